@@ -1,0 +1,5 @@
+import sys
+
+from fncssl.cli import main
+
+sys.exit(main())

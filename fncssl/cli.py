@@ -1,0 +1,121 @@
+"""``fncssl <command>``: argument parsing only; the work happens in the subpackages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fncssl.errors import FNCError
+
+
+def _cmd_synth(a: argparse.Namespace) -> int:
+    from fncssl.data.synth import parse_size, write_synthetic_archive
+
+    size = parse_size(a.size) if a.size else None
+    cols = [c.strip() for c in a.collections.split(",")] if a.collections else None
+    out = write_synthetic_archive(a.out, cols, a.labelled, a.unlabelled, size, a.seed, a.workers)
+    print(f"synthetic archive written to {out}")
+    return 0
+
+
+def _cmd_validate(a: argparse.Namespace) -> int:
+    from fncssl.data.layout import open_archive
+    from fncssl.data.validate import validate_archive
+
+    report = validate_archive(open_archive(a.root), binarise=a.binarise)
+    print(
+        f"checked {report.images_checked} images; formats: {report.formats_checked or 'masks only'}"
+    )
+    if report.ok:
+        print("OK: no problems found")
+        return 0
+    print(f"{len(report.problems)} problem(s):")
+    for p in report.problems:
+        print(f"  - {p}")
+    return 1
+
+
+def _cmd_convert(a: argparse.Namespace) -> int:
+    from fncssl.data.formats import convert_archive, parse_formats
+    from fncssl.data.layout import open_archive
+
+    (src,) = parse_formats(a.from_format)
+    written = convert_archive(
+        open_archive(a.root), parse_formats(a.to), src, Path(a.out) if a.out else None, a.binarise
+    )
+    print(f"wrote {len(written)} file(s) under {a.out or a.root}")
+    return 0
+
+
+def _cmd_stats(a: argparse.Namespace) -> int:
+    from fncssl.data.layout import open_archive
+    from fncssl.data.stats import to_markdown, write_stats
+
+    out = Path(a.out) if a.out else Path(a.root) / "stats"
+    table = write_stats(open_archive(a.root), out, a.um_per_px)
+    print(to_markdown(table, a.um_per_px))
+    print(f"written: {out / 'stats.csv'}, {out / 'stats.md'}, {out / 'stats_histograms.png'}")
+    return 0
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    from fncssl.demo import run_demo
+
+    return run_demo(Path(a.out), a.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fncssl", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="write a synthetic FNC v2 archive")
+    s.add_argument("out")
+    s.add_argument("--collections", default="", help="comma list of green,yellow,red (default all)")
+    s.add_argument("--labelled", type=int, default=None, help="labelled images per collection")
+    s.add_argument("--unlabelled", type=int, default=None, help="unlabelled images per collection")
+    s.add_argument("--size", default="", help="WIDTHxHEIGHT (default 1600x1200)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    s.set_defaults(func=_cmd_synth)
+
+    s = sub.add_parser("validate", help="check an archive; exit 1 listing problems")
+    s.add_argument("root")
+    s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
+    s.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("convert", help="convert annotations between formats")
+    s.add_argument("root")
+    s.add_argument("--to", required=True, help="masks,rle,coco,coco-standard,voc,via")
+    s.add_argument("--from", dest="from_format", default="masks")
+    s.add_argument("--out", default="", help="output root (default: in place)")
+    s.add_argument("--binarise", action="store_true")
+    s.set_defaults(func=_cmd_convert)
+
+    s = sub.add_parser("stats", help="the paper's Table 1 for an archive")
+    s.add_argument("root")
+    s.add_argument("--um-per-px", type=float, default=0.3)
+    s.add_argument("--out", default="")
+    s.set_defaults(func=_cmd_stats)
+
+    s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")
+    s.add_argument("--out", default="demo-output")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FNCError as exc:
+        print(f"fncssl {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Writers that never leave a half-written file: write to a temp file, then rename."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temp file beside ``path``; on success it is renamed onto ``path``.
+
+    On any exception the temp file is removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Atomically write ``data`` to ``path``."""
+    with atomic_open(path, "wb") as fh:
+        fh.write(data)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Atomically write UTF-8 ``text`` to ``path``."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | Path, obj: Any, indent: int | None = 1) -> None:
+    """Atomically write ``obj`` as JSON."""
+    write_text(path, json.dumps(obj, indent=indent))

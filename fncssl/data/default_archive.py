@@ -1,0 +1,45 @@
+"""The embedded default dataset: a synthetic archive generated once into the cache folder.
+
+``$FNCSSL_CACHE`` (default ``~/.cache/fncssl``) holds ``synthetic-<settings>/``; it is written
+to a temporary folder and renamed into place, so an interrupted generation never leaves a
+half-written archive behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from fncssl.data.synth import write_synthetic_archive
+
+DEFAULT_SETTINGS = {"labelled": 24, "unlabelled": 36, "size": (800, 600), "seed": 0}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FNCSSL_CACHE", Path.home() / ".cache" / "fncssl"))
+
+
+def default_archive_root(
+    labelled: int = 24, unlabelled: int = 36, size: tuple[int, int] = (800, 600), seed: int = 0
+) -> Path:
+    """Path of the cached synthetic archive with these settings, generating it on first use."""
+    name = f"synthetic-l{labelled}-u{unlabelled}-{size[0]}x{size[1]}-s{seed}"
+    root = cache_dir() / name
+    if (root / "synthetic.json").is_file():
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
+    try:
+        write_synthetic_archive(
+            tmp / "a", labelled=labelled, unlabelled=unlabelled, size=size, seed=seed
+        )
+        try:
+            os.replace(tmp / "a", root)
+        except OSError:  # another process finished first
+            if not (root / "synthetic.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root

@@ -1,0 +1,16 @@
+"""User-facing errors: one clear message that names the offending file or key.
+
+The CLI prints these as a single line and exits with status 2; anything else is a bug.
+"""
+
+
+class FNCError(Exception):
+    """Base class for errors caused by the user's input (files, configs, arguments)."""
+
+
+class ConfigError(FNCError):
+    """A configuration file or override is invalid (unknown key, wrong type, bad value)."""
+
+
+class DataError(FNCError):
+    """An archive, image, mask or annotation file is missing, corrupt or inconsistent."""

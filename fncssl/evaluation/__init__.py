@@ -1,0 +1,1 @@
+"""fncssl.evaluation (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""fncssl.finetune (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""fncssl.models (see DESIGN.md)."""

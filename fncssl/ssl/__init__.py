@@ -1,0 +1,1 @@
+"""fncssl.ssl (see DESIGN.md)."""

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+from fncssl.config import COLLECTIONS
+from fncssl.data.layout import open_archive
+from fncssl.data.reference_stats import REAL_COUNTS, estimated_iqr
+from fncssl.data.stats import archive_stats
+from fncssl.data.synth import plan_archive, write_synthetic_archive
+from fncssl.data.synth_render import render_image
+from fncssl.data.synth_style import STYLES
+from fncssl.errors import DataError
+
+
+def test_default_plan_matches_the_real_archive():
+    plan = plan_archive(list(COLLECTIONS), None, None, None, seed=0)
+    for c in COLLECTIONS:
+        mine = [p for p in plan if p.collection == c]
+        lab = [p for p in mine if p.partition != "unlabelled"]
+        assert (len(lab), len(mine) - len(lab)) == REAL_COUNTS[c]
+        assert len(mine) - len(lab) > len(lab)
+        assert sum(p.partition == "test" for p in lab) == round(0.25 * len(lab))
+        assert len({p.stem for p in mine}) == len(mine)
+    sizes = {p.size for p in plan if p.collection == "red"}
+    assert sizes == {(1600, 1200), (2272, 1704)}
+    green = {
+        p.index: p.partition
+        for p in plan
+        if p.collection == "green" and p.partition != "unlabelled"
+    }
+    for p in plan:  # double-marked twins share a partition
+        if p.collection == "yellow" and p.index in green:
+            assert p.partition == green[p.index]
+
+
+def test_rendering_is_deterministic_per_seed():
+    a = render_image(np.random.default_rng(5), STYLES["red"], (300, 200))
+    b = render_image(np.random.default_rng(5), STYLES["red"], (300, 200))
+    c = render_image(np.random.default_rng(6), STYLES["red"], (300, 200))
+    assert np.array_equal(a.image, b.image) and np.array_equal(a.mask, b.mask)
+    assert not np.array_equal(a.image, c.image)
+
+
+def test_same_seed_gives_identical_archives(tmp_path):
+    a = write_synthetic_archive(tmp_path / "a", ["green"], 2, 1, (200, 160), seed=4, workers=1)
+    b = write_synthetic_archive(tmp_path / "b", ["green"], 2, 1, (200, 160), seed=4, workers=2)
+    files = sorted(p.relative_to(a) for p in a.rglob("*.png"))
+    assert len(files) == 2 * 2 + 1
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes()
+
+
+def test_empty_images_still_show_unannotated_signal():
+    r = render_image(np.random.default_rng(2), STYLES["yellow"], (800, 600), empty=True)
+    assert not r.mask.any()
+    red_channel = r.image[..., 0].astype(float)
+    assert red_channel.max() > np.median(red_channel) + 20  # faint cells / artifacts are there
+
+
+def test_cells_are_brighter_than_background():
+    for c in COLLECTIONS:
+        r = render_image(np.random.default_rng(9), STYLES[c], (800, 600))
+        if r.mask.any():
+            lum = r.image.max(axis=2).astype(float)
+            assert lum[r.mask].mean() > 3 * lum[~r.mask].mean(), c
+
+
+def test_bad_arguments(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    with pytest.raises(DataError, match="not empty"):
+        write_synthetic_archive(tmp_path / "full", labelled=1, unlabelled=1, size=(100, 100))
+    with pytest.raises(DataError, match="blue"):
+        write_synthetic_archive(tmp_path / "o", ["blue"], 1, 1, (100, 100))
+    with pytest.raises(DataError, match="too small"):
+        write_synthetic_archive(tmp_path / "o2", None, 1, 1, (10, 10))
+
+
+@pytest.mark.slow
+def test_default_archive_statistics_land_in_table1_bands(tmp_path):
+    """Full-size images with the default generator: Table 1 bands (estimated IQRs)."""
+    root = write_synthetic_archive(tmp_path / "a", labelled=60, unlabelled=0, seed=0)
+    table, _ = archive_stats(open_archive(root))
+    for c in COLLECTIONS:
+        band = estimated_iqr(c)
+        assert band["area_um2"][0] <= table[c]["area_um2_median"] <= band["area_um2"][1], c
+        assert (
+            band["cells_per_image"][0] <= table[c]["cells_median"] <= band["cells_per_image"][1]
+        ), c
+        assert band["signal_pct"][0] <= table[c]["signal_pct_mean"] <= band["signal_pct"][1], c
