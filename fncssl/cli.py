@@ -59,6 +59,20 @@ def _cmd_stats(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_score(a: argparse.Namespace) -> int:
+    from fncssl.evaluation.report import table2_markdown
+    from fncssl.evaluation.scoring import ScoreConfig, score_folders, write_results
+
+    cfg = ScoreConfig(a.protocol, a.iou_threshold, a.distance_threshold)
+    results = score_folders(Path(a.gt), Path(a.pred), cfg, binarise=a.binarise)
+    json_path, csv_path = write_results(results, Path(a.out))
+    print(table2_markdown({f"{Path(a.pred).name} ({a.protocol})": results}))
+    px = results["pixel"]
+    print(f"{len(results['images'])} images; pixel Dice {px['dice']:.3f}, IoU {px['iou']:.3f}")
+    print(f"written: {json_path}, {csv_path}")
+    return 0
+
+
 def _cmd_demo(a: argparse.Namespace) -> int:
     from fncssl.demo import run_demo
 
@@ -97,6 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--um-per-px", type=float, default=0.3)
     s.add_argument("--out", default="")
     s.set_defaults(func=_cmd_stats)
+
+    s = sub.add_parser("score", help="score predicted mask folders against true masks")
+    s.add_argument("--gt", required=True, help="folder of true masks (0/255 PNG)")
+    s.add_argument("--pred", required=True, help="folder of predicted masks or instance labels")
+    s.add_argument("--protocol", choices=["paper", "strict"], default="paper")
+    s.add_argument("--iou-threshold", type=float, default=0.5)
+    s.add_argument("--distance-threshold", type=float, default=40.0)
+    s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
+    s.add_argument("--out", default="scores.json", help="JSON output; a .csv goes beside it")
+    s.set_defaults(func=_cmd_score)
 
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")
     s.add_argument("--out", default="demo-output")

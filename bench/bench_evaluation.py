@@ -1,0 +1,146 @@
+"""Evaluation benchmarks (issue: shared evaluation).
+
+1. Segmentation + detection matching on a 2272x1704 mask with ~60 true and ~80 predicted
+   objects: contingency-table matching vs a naive loop over object pairs (target >= 200x),
+   checking both give identical TP/FP/FN.
+2. Tiled inference of one 1600x1200 image vs one whole-image forward pass of the c-ResUnet
+   (target <= 1.3x the time), with peak memory of each (run in separate processes).
+
+    python -m bench.bench_evaluation [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+
+from bench.common import machine, time_repeats
+from fncssl.evaluation.instances import to_instances
+from fncssl.evaluation.matching import match_image
+
+
+def random_discs(rng: np.random.Generator, n: int, shape=(1704, 2272)) -> np.ndarray:
+    m = np.zeros(shape, np.uint8)
+    for _ in range(n):
+        cv2.circle(
+            m,
+            (int(rng.uniform(30, shape[1] - 30)), int(rng.uniform(30, shape[0] - 30))),
+            int(rng.uniform(12, 28)),
+            1,
+            -1,
+        )
+    return m.astype(bool)
+
+
+def naive_match(t: np.ndarray, p: np.ndarray, iou_t=0.5, dist_t=40.0):
+    """The baseline: every (true, predicted) pair compared as full-image boolean masks."""
+    nt, npr = int(t.max()), int(p.max())
+    objs_t = [t == i + 1 for i in range(nt)]
+    objs_p = [p == j + 1 for j in range(npr)]
+    ct = [np.argwhere(o).mean(0) for o in objs_t]
+    cp = [np.argwhere(o).mean(0) for o in objs_p]
+    iou = np.array([[(a & b).sum() / (a | b).sum() for b in objs_p] for a in objs_t])
+    dist = np.array([[np.hypot(*(a - b)) for b in cp] for a in ct])
+    seg_tp = int((iou > iou_t).any(1).sum())
+    det_tp = int((dist <= dist_t).any(1).sum())
+    return (
+        (seg_tp, int((~(iou > iou_t).any(0)).sum()), nt - seg_tp),
+        (det_tp, int((~(dist <= dist_t).any(0)).sum()), nt - det_tp),
+    )
+
+
+def bench_matching() -> None:
+    rng = np.random.default_rng(0)
+    t = to_instances(random_discs(rng, 64))
+    p = to_instances(random_discs(rng, 88))
+    print(f"matching: {t.max()} true vs {p.max()} predicted objects on 2272x1704")
+    fast_time = time_repeats(lambda: match_image(t, p), repeats=5)
+    t0 = time.perf_counter()
+    slow = naive_match(t, p)
+    slow_time = time.perf_counter() - t0
+    m = match_image(t, p)
+    fast = (
+        (m.segmentation.tp, m.segmentation.fp, m.segmentation.fn),
+        (m.detection.tp, m.detection.fp, m.detection.fn),
+    )
+    assert fast == slow, (fast, slow)
+    print(
+        f"matching: contingency {fast_time * 1000:.1f} ms, naive pairs {slow_time:.2f} s, "
+        f"speed-up {slow_time / fast_time:.0f}x, identical TP/FP/FN {fast}"
+    )
+
+
+def _inference_child(mode: str, device: str) -> None:
+    import torch
+
+    from fncssl.evaluation.tiling import TileConfig, predict_tiled
+    from fncssl.models.cresunet import CResUnet
+
+    torch.manual_seed(0)
+    model = CResUnet().eval().to(device)
+    x = torch.rand(3, 1200, 1600)
+
+    def run() -> None:
+        with torch.no_grad():
+            if mode == "whole":
+                model(x[None].to(device)).cpu()
+            else:
+                predict_tiled(model, x, TileConfig(tile=512, overlap=64, batch_size=1), device)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    run()  # warm-up
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    seconds = time_repeats(run, repeats=3)
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    print(json.dumps({"seconds": seconds, "peak_mib": peak}))
+
+
+def bench_tiling(device: str) -> None:
+    res = {}
+    for mode in ("whole", "tiled"):
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.bench_evaluation", "--child", mode, "--device", device],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        res[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+        kind = "peak GPU memory" if device == "cuda" else "peak RSS"
+        print(
+            f"inference ({device}): {mode}: {res[mode]['seconds']:.2f} s, "
+            f"{kind} {res[mode]['peak_mib']:.0f} MiB"
+        )
+    print(
+        f"inference ({device}): tiled / whole = "
+        f"{res['tiled']['seconds'] / res['whole']['seconds']:.2f}x"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--child", default="")
+    args = ap.parse_args()
+    if args.child:
+        _inference_child(args.child, args.device)
+        return
+    print("machine:", machine())
+    bench_matching()
+    bench_tiling(args.device)
+
+
+if __name__ == "__main__":
+    main()

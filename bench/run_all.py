@@ -1,0 +1,7 @@
+"""`make bench`: run every benchmark script in turn."""
+
+from bench import bench_data, bench_evaluation
+
+if __name__ == "__main__":
+    bench_data.main()
+    bench_evaluation.main()
