@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark script in turn."""
 
-from bench import bench_data, bench_evaluation
+from bench import bench_data, bench_evaluation, bench_training
 
 if __name__ == "__main__":
     bench_data.main()
     bench_evaluation.main()
+    bench_training.main()

@@ -73,6 +73,39 @@ def _cmd_score(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_finetune(a: argparse.Namespace) -> int:
+    from fncssl.config import load_config
+    from fncssl.finetune.config import FinetuneConfig
+    from fncssl.finetune.run import run_finetune
+
+    cfg = load_config(FinetuneConfig, a.config, a.overrides)
+    run_dir = run_finetune(cfg, resume=a.resume)
+    print(f"run written to {run_dir}; TensorBoard: tensorboard --logdir {run_dir / 'tb'}")
+    return 0
+
+
+def _cmd_evaluate(a: argparse.Namespace) -> int:
+    from fncssl.evaluation.report import table2_markdown
+    from fncssl.finetune.evaluate_checkpoint import evaluate_checkpoint
+
+    cols = [c.strip() for c in a.collection.split(",")] if a.collection else None
+    out, results = evaluate_checkpoint(a.checkpoint, a.data, cols, a.split, a.out)
+    protocols = [a.protocol] if a.protocol else list(results)
+    print(table2_markdown({p: results[p] for p in protocols}))
+    print(f"written to {out}")
+    return 0
+
+
+def _cmd_predict(a: argparse.Namespace) -> int:
+    from fncssl.finetune.predict import predict_images
+
+    counts = predict_images(
+        a.checkpoint, a.inputs, Path(a.out), tile=a.tile, overlap=a.overlap, device=a.device
+    )
+    print(f"{len(counts)} image(s) written to {a.out}")
+    return 0
+
+
 def _cmd_demo(a: argparse.Namespace) -> int:
     from fncssl.demo import run_demo
 
@@ -121,6 +154,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.add_argument("--out", default="scores.json", help="JSON output; a .csv goes beside it")
     s.set_defaults(func=_cmd_score)
+
+    s = sub.add_parser("finetune", help="supervised fine-tuning -> runs/<name>/")
+    s.add_argument("config", help="YAML config, e.g. configs/finetune.yaml")
+    s.add_argument("overrides", nargs="*", help="dotted overrides: trainer.max_epochs=5")
+    s.add_argument("--resume", action="store_true", help="continue from checkpoints/last.ckpt")
+    s.set_defaults(func=_cmd_finetune)
+
+    s = sub.add_parser("evaluate", help="score a checkpoint on an archive split")
+    s.add_argument("checkpoint", help="run dir, Lightning .ckpt or published model.pth")
+    s.add_argument("--data", default="", help="archive root (default: the run's own)")
+    s.add_argument("--collection", default="", help="comma list (default: the run's own)")
+    s.add_argument("--split", default="test", choices=["test", "trainval"])
+    s.add_argument("--protocol", default="", choices=["", "paper", "strict"])
+    s.add_argument("--out", default="")
+    s.set_defaults(func=_cmd_evaluate)
+
+    s = sub.add_parser("predict", help="masks, counts, overlays and COCO results for images")
+    s.add_argument("checkpoint")
+    s.add_argument("inputs", nargs="+", help="image files or folders")
+    s.add_argument("--out", required=True)
+    s.add_argument("--tile", type=int, default=512)
+    s.add_argument("--overlap", type=int, default=64)
+    s.add_argument("--device", default="cpu")
+    s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")
     s.add_argument("--out", default="demo-output")

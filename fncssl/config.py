@@ -33,6 +33,10 @@ class DataConfig:
     crop_size: int = 512
     batch_size: int = 8
     num_workers: int = 0
+    val_fraction: float = 0.15
+    samples_per_epoch: int = 256
+    val_samples: int = 32
+    foreground_bias: float = 0.5
 
     def __post_init__(self) -> None:
         bad = [c for c in self.collections if c not in COLLECTIONS]
@@ -44,6 +48,8 @@ class DataConfig:
             raise ConfigError(f"data.label_fraction must be in (0, 1], got {self.label_fraction}")
         if self.crop_size <= 0 or self.batch_size <= 0:
             raise ConfigError("data.crop_size and data.batch_size must be positive")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
 
 
 @dataclasses.dataclass
@@ -53,6 +59,9 @@ class ModelConfig:
     arch: str = "cresunet"
     init: str = "scratch"
     n_features_start: int = 16
+    encoder: str = "resnet18"
+    encoder_weights: str = ""
+    bn_momentum: float = 0.0  # 0 = the architecture's own (0.01 for the published c-ResUnet)
 
 
 @dataclasses.dataclass

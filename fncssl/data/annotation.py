@@ -7,7 +7,7 @@ formats (FNC COCO variant, Pascal VOC, VIA) give one outer polygon per cell. Eit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,7 @@ class ImageAnnotation:
     width: int
     mask: np.ndarray | None = None
     polygons: list[np.ndarray] | None = None
+    _objects: list[CellObject] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (self.mask is None) == (self.polygons is None):
@@ -65,7 +66,12 @@ class ImageAnnotation:
         return polygons_to_mask(self.polygons or [], self.shape)
 
     def objects(self) -> list[CellObject]:
-        """The cells: connected components of a mask, or one object per polygon."""
+        """The cells: connected components of a mask, or one object per polygon (cached)."""
+        if self._objects is None:
+            self._objects = self._compute_objects()
+        return self._objects
+
+    def _compute_objects(self) -> list[CellObject]:
         if self.mask is not None:
             return objects_from_mask(self.mask)
         out = []

@@ -15,11 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from fncssl.data.annotation import COLLECTION_INFO, ImageAnnotation
 from fncssl.data.atomic import write_json
-from fncssl.data.objects import flat_polygon, label_objects, unflatten_polygon
+from fncssl.data.objects import flat_polygon, unflatten_polygon
 from fncssl.data.rle import decode_rle, encode_mask
 from fncssl.errors import DataError
 
@@ -112,11 +113,16 @@ def write_standard_coco(path: Path, collection: str, annotations: list[ImageAnno
         images.append(
             {"id": image_id, "file_name": ann.file_name, "height": ann.height, "width": ann.width}
         )
-        labels, n = label_objects(ann.binary_mask())
-        for i in range(1, n + 1):
-            obj = labels == i
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            ann.binary_mask().astype(np.uint8), connectivity=8, ltype=cv2.CV_32S
+        )
+        for i in range(1, n):
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            obj = np.zeros(labels.shape, bool)
+            obj[y : y + h, x : x + w] = labels[y : y + h, x : x + w] == i
             rle = encode_mask(obj)
-            ys, xs = np.nonzero(obj)
+            ys, xs = np.nonzero(obj[y : y + h, x : x + w])
+            ys, xs = ys + y, xs + x
             anns.append(
                 {
                     "id": len(anns) + 1,

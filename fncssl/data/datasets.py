@@ -4,18 +4,19 @@
 "key": str, "origin": (y, x)}``; ``UnlabelledCrops`` yields the same without "mask". Crops are
 centred on foreground (a mask pixel, or a bright pixel for unlabelled images) with probability
 ``foreground_bias``, else uniform. Each item draws from a generator seeded by
-(seed, epoch, index), so a given epoch is reproducible in any worker layout.
+(seed, epoch, index), so a given epoch is reproducible in any worker layout; with
+:class:`EpochSampler` the epoch travels inside the index.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.layout import ImageRecord
@@ -104,7 +105,30 @@ class _CropDataset(Dataset):
         return img
 
     def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, index])
+        # Indices past one epoch (from EpochSampler) carry the epoch in them.
+        n = self.samples_per_epoch
+        return np.random.default_rng([self.seed, self.epoch + index // n, index % n])
+
+
+class EpochSampler(Sampler[int]):
+    """Yields ``epoch * n ... epoch * n + n - 1``; Lightning calls ``set_epoch`` each epoch.
+
+    The dataset derives each item's generator from the index, so worker processes (persistent
+    or not) draw new crops every epoch without being told the epoch.
+    """
+
+    def __init__(self, samples_per_epoch: int) -> None:
+        self.n = samples_per_epoch
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.epoch * self.n, (self.epoch + 1) * self.n))
+
+    def __len__(self) -> int:
+        return self.n
 
 
 class LabelledCrops(_CropDataset):

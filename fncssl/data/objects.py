@@ -119,10 +119,20 @@ def label_overlap(true_labels: np.ndarray, pred_labels: np.ndarray) -> np.ndarra
     """
     if true_labels.shape != pred_labels.shape:
         raise ValueError(f"label shapes differ: {true_labels.shape} vs {pred_labels.shape}")
-    nt = int(true_labels.max(initial=0)) + 1
-    npred = int(pred_labels.max(initial=0)) + 1
-    flat = true_labels.astype(np.int64).ravel() * npred + pred_labels.astype(np.int64).ravel()
-    return np.bincount(flat, minlength=nt * npred).reshape(nt, npred)
+    t, p = true_labels.ravel(), pred_labels.ravel()
+    idx = np.flatnonzero(t | p)  # pixels inside some object (labels are non-negative)
+    n_true, n_pred = int(t.max(initial=0)), int(p.max(initial=0))
+    return overlap_from_pixels(t[idx], p[idx], n_true, n_pred, t.size)
+
+
+def overlap_from_pixels(
+    t: np.ndarray, p: np.ndarray, n_true: int, n_pred: int, total: int
+) -> np.ndarray:
+    """:func:`label_overlap` from the paired labels of the foreground pixels only."""
+    flat = t.astype(np.int64) * (n_pred + 1) + p
+    table = np.bincount(flat, minlength=(n_true + 1) * (n_pred + 1)).reshape(n_true + 1, n_pred + 1)
+    table[0, 0] = total - t.size  # background in both
+    return table
 
 
 def iou_matrix(table: np.ndarray) -> np.ndarray:

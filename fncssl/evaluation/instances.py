@@ -33,15 +33,12 @@ def to_instances(mask_or_labels: np.ndarray, name: str = "mask") -> np.ndarray:
     return lookup[a]
 
 
-def centroids(labels: np.ndarray) -> np.ndarray:
-    """(n, 2) float64 (x, y) centroids of objects 1..n of consecutive labels."""
-    n = int(labels.max(initial=0))
+def centroids_from_pixels(lab: np.ndarray, xs: np.ndarray, ys: np.ndarray, n: int) -> np.ndarray:
+    """Centroids (n, 2) of labels 1..n given each foreground pixel's label and coordinates."""
     if n == 0:
         return np.zeros((0, 2))
-    flat = labels.ravel()
-    area = np.bincount(flat, minlength=n + 1)[1:].astype(np.float64)
-    ys, xs = np.indices(labels.shape)
-    sx = np.bincount(flat, weights=xs.ravel(), minlength=n + 1)[1:]
-    sy = np.bincount(flat, weights=ys.ravel(), minlength=n + 1)[1:]
+    area = np.bincount(lab, minlength=n + 1)[1:].astype(np.float64)
+    sx = np.bincount(lab, weights=xs, minlength=n + 1)[1:]
+    sy = np.bincount(lab, weights=ys, minlength=n + 1)[1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.stack([sx / area, sy / area], axis=1)

@@ -24,8 +24,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from fncssl.data.objects import iou_matrix, label_overlap
-from fncssl.evaluation.instances import centroids
+from fncssl.data.objects import iou_matrix, overlap_from_pixels
+from fncssl.evaluation.instances import centroids_from_pixels
 
 PROTOCOLS = ("paper", "strict")
 
@@ -91,11 +91,17 @@ def match_image(
     """Match consecutive instance labels (see :func:`to_instances`) of one image."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; valid: {list(PROTOCOLS)}")
-    ious = iou_matrix(label_overlap(true_labels, pred_labels))
-    n_true = int(true_labels.max(initial=0))
-    n_pred = int(pred_labels.max(initial=0))
-    ious = ious[:n_true, :n_pred] if ious.size else np.zeros((n_true, n_pred))
-    ct, cp = centroids(true_labels), centroids(pred_labels)
+    if true_labels.shape != pred_labels.shape:
+        raise ValueError(f"label shapes differ: {true_labels.shape} vs {pred_labels.shape}")
+    t, p = true_labels.ravel(), pred_labels.ravel()
+    n_true, n_pred = int(t.max(initial=0)), int(p.max(initial=0))
+    idx = np.flatnonzero(t | p)  # one pass finds every object pixel of either image
+    t_fg, p_fg = t[idx], p[idx]
+    ys, xs = np.divmod(idx, true_labels.shape[1])
+    ious = iou_matrix(overlap_from_pixels(t_fg, p_fg, n_true, n_pred, t.size))
+    in_t, in_p = t_fg > 0, p_fg > 0
+    ct = centroids_from_pixels(t_fg[in_t], xs[in_t], ys[in_t], n_true)
+    cp = centroids_from_pixels(p_fg[in_p], xs[in_p], ys[in_p], n_pred)
     dist = cdist(ct, cp) if n_true and n_pred else np.zeros((n_true, n_pred))
     if protocol == "paper":
         seg = _paper(ious, lambda s: s > iou_threshold)

@@ -1,1 +1,1 @@
-"""fncssl.finetune (see DESIGN.md)."""
+"""Supervised fine-tuning of a segmentation network on the labelled FNC images."""

@@ -1,0 +1,154 @@
+"""The LightningModule for binary cell segmentation.
+
+Batches arrive as uint8 images (B, 3, H, W) and {0, 1} masks (B, 1, H, W); they are scaled to
+[0, 1] and augmented with Kornia on the model's device. Logged to TensorBoard: train/val loss,
+pixel Dice and IoU, learning rate, every ``eval.every_n_epochs`` the object F1 (segmentation
+and detection, paper protocol) on full validation images with tiled inference and the paper's
+post-processing, and image grids (input, truth, prediction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from fncssl.augment import SegmentationAugment
+from fncssl.config import to_dict
+from fncssl.data.imageio import read_image, read_mask
+from fncssl.data.layout import ImageRecord
+from fncssl.errors import FNCError
+from fncssl.evaluation.postprocess import probability_to_instances
+from fncssl.evaluation.scoring import score_images
+from fncssl.finetune.config import FinetuneConfig
+from fncssl.finetune.losses import build_loss
+from fncssl.models.inference import probability_map, tile_config, to_model_input
+
+
+class SegmentationModule(pl.LightningModule):
+    """Trains ``model`` (logits (B, 1, H, W)) with the loss and schedule of ``cfg``."""
+
+    def __init__(
+        self, model: torch.nn.Module, cfg: FinetuneConfig, val_records: Sequence[ImageRecord] = ()
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+        self.save_hyperparameters({"config": to_dict(cfg)})
+        self.loss_fn = build_loss(
+            cfg.loss.weights,
+            cfg.loss.pos_weight,
+            cfg.loss.focal_gamma,
+            cfg.loss.tversky_alpha,
+            cfg.loss.tversky_beta,
+        )
+        self.augment = SegmentationAugment(cfg.augment)
+        self.val_records = list(val_records)
+        self._val_sums = torch.zeros(3)
+        self._grid_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cfg.speed.channels_last and x.is_cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.model(x)
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        image, mask = self.augment(to_model_input(batch["image"]), batch["mask"].float())
+        logits = self(image)
+        loss = self.loss_fn(logits, mask)
+        if not torch.isfinite(loss):
+            raise FNCError(
+                f"loss is {loss.item()} at step {self.global_step}; stopping "
+                "(lower optim.lr or check the data)"
+            )
+        self.log(
+            "train/loss",
+            loss,
+            prog_bar=True,
+            on_step=True,
+            on_epoch=True,
+            batch_size=image.shape[0],
+        )
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_sums = torch.zeros(3)
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        image, mask = to_model_input(batch["image"]), batch["mask"].float()
+        logits = self(image)
+        self.log(
+            "val/loss",
+            self.loss_fn(logits, mask),
+            on_epoch=True,
+            batch_size=image.shape[0],
+            sync_dist=True,
+        )
+        pred = (logits > 0).float()
+        self._val_sums += torch.stack([(pred * mask).sum(), pred.sum(), mask.sum()]).cpu()
+        if batch_idx == 0:
+            self._grid_batch = (
+                image[:4].detach().cpu(),
+                mask[:4].cpu(),
+                torch.sigmoid(logits[:4]).detach().float().cpu(),
+            )
+
+    def on_validation_epoch_end(self) -> None:
+        inter, p, t = (float(v) for v in self._val_sums)
+        self.log("val/dice", 2 * inter / (p + t) if p + t else 1.0, prog_bar=True)
+        self.log("val/iou", inter / (p + t - inter) if p + t - inter else 1.0)
+        epoch = self.current_epoch
+        if self.trainer.sanity_checking:
+            return
+        every = self.cfg.eval.every_n_epochs
+        last = self.trainer.max_epochs is not None and epoch + 1 >= self.trainer.max_epochs
+        if self.val_records and every > 0 and ((epoch + 1) % every == 0 or last):
+            scores = self.full_image_scores()
+            self.log("val/seg_f1", scores["segmentation"]["f1"])
+            self.log("val/det_f1", scores["detection"]["f1"])
+            self.log("val/count_mae", scores["counting"]["mae"])
+        if self._grid_batch is not None and epoch % max(self.cfg.image_log_every_n_epochs, 1) == 0:
+            self._log_grid(*self._grid_batch)
+
+    def _log_grid(self, image: torch.Tensor, mask: torch.Tensor, prob: torch.Tensor) -> None:
+        from torchvision.utils import make_grid
+
+        experiment = getattr(self.logger, "experiment", None)
+        if experiment is None or not hasattr(experiment, "add_image"):
+            return
+        rows = torch.cat([image, mask.repeat(1, 3, 1, 1), prob.repeat(1, 3, 1, 1)])
+        grid = make_grid(rows, nrow=image.shape[0], padding=2)
+        experiment.add_image("val/input_truth_prediction", grid, self.global_step)
+
+    def predict_probability(self, image: np.ndarray) -> np.ndarray:
+        """p(cell) (H, W) float32 for one uint8 (H, W, 3) image, tiled."""
+        tiles = tile_config(self.cfg.model.arch, self.cfg.eval.tile, self.cfg.eval.overlap)
+        return probability_map(self.model, image, tiles, self.device)
+
+    def full_image_scores(self) -> dict:
+        """Object scores on up to ``eval.max_images`` full validation images."""
+        items = []
+        for rec in self.val_records[: self.cfg.eval.max_images]:
+            prob = self.predict_probability(read_image(rec.image))
+            items.append(
+                (
+                    rec.name,
+                    read_mask(rec.mask),
+                    probability_to_instances(prob, self.cfg.eval.postprocess),
+                )
+            )
+        return score_images(items)
+
+    def configure_optimizers(self):
+        opt = torch.optim.Adam(
+            self.parameters(), lr=self.cfg.optim.lr, weight_decay=self.cfg.optim.weight_decay
+        )
+        if self.cfg.optim.schedule == "constant":
+            return opt
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=self.cfg.optim.lr, total_steps=total
+        )
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -1,0 +1,242 @@
+"""``fncssl finetune``: one fine-tuning run, end to end, into ``runs/<name>/``.
+
+The run directory holds ``config.yaml`` (resolved config + provenance: git SHA, versions,
+command), ``split.json`` (exact image lists), ``tb/`` (TensorBoard), ``checkpoints/``
+(``best.ckpt`` by validation Dice, ``last.ckpt`` every epoch), and after training
+``metrics.json`` (best checkpoint on the test split, both protocols) and ``table2.md``.
+Every check on the inputs runs before training starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+import yaml
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from fncssl.config import to_dict
+from fncssl.data.atomic import write_json, write_text
+from fncssl.data.default_archive import default_archive_root
+from fncssl.data.layout import open_archive
+from fncssl.errors import FNCError
+from fncssl.evaluation.evaluate import evaluate_records
+from fncssl.evaluation.report import table2_markdown
+from fncssl.finetune.config import FinetuneConfig
+from fncssl.finetune.datamodule import SegmentationData, check_crop_fits
+from fncssl.finetune.module import SegmentationModule
+from fncssl.finetune.splits import Split, make_split, write_split
+from fncssl.models.checkpoint import load_strict, read_weights
+from fncssl.models.init import initialise
+from fncssl.models.registry import build_model, size_multiple
+from fncssl.provenance import provenance
+
+log = logging.getLogger("fncssl")
+
+
+def data_root(root: str) -> Path:
+    """The configured archive, or the cached synthetic default when ``root`` is empty."""
+    return Path(root) if root else default_archive_root()
+
+
+def default_run_name(cfg: FinetuneConfig) -> str:
+    cols = "-".join(cfg.data.collections)
+    init = cfg.model.init.split(":", 1)[0]
+    return f"finetune-{cfg.model.arch}-{cols}-{init}-f{cfg.data.label_fraction:g}-s{cfg.seed}"
+
+
+def prepare_split(cfg: FinetuneConfig) -> tuple[Path, Split]:
+    root = data_root(cfg.data.root)
+    archive = open_archive(root)
+    for c in cfg.data.collections:
+        if not archive.select([c], ["trainval"]):
+            raise FNCError(f"collection {c!r} has no labelled trainval images in {root}")
+    trainval = [r for r in archive.select(cfg.data.collections, ["trainval"]) if r.mask]
+    test = [r for r in archive.select(cfg.data.collections, ["test"]) if r.mask]
+    split = make_split(trainval, test, cfg.data.val_fraction, cfg.data.label_fraction, cfg.seed)
+    check_crop_fits(split, cfg.data.crop_size, size_multiple(cfg.model.arch))
+    return root, split
+
+
+def run_dir_for(cfg: FinetuneConfig) -> Path:
+    return Path(cfg.run.dir) / (cfg.run.name or default_run_name(cfg))
+
+
+def build_trainer(cfg: FinetuneConfig, run_dir: Path) -> pl.Trainer:
+    t = cfg.trainer
+    ckpt_dir = run_dir / "checkpoints"
+    callbacks = [
+        # best.ckpt by validation Dice; last.ckpt after every epoch, for --resume (Lightning's
+        # save_last only writes when a new best is saved, so it gets its own callback).
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best",
+            monitor="val/dice",
+            mode="max",
+            save_top_k=1,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        ),
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="last",
+            monitor=None,
+            save_top_k=1,
+            enable_version_counter=False,
+        ),
+        LearningRateMonitor(logging_interval="step"),
+    ]
+    if cfg.early_stopping_patience > 0:
+        callbacks.append(
+            EarlyStopping("val/dice", mode="max", patience=cfg.early_stopping_patience)
+        )
+    return pl.Trainer(
+        default_root_dir=run_dir,
+        max_epochs=t.max_epochs,
+        max_steps=t.max_steps,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        precision=t.precision,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        callbacks=callbacks,
+        logger=TensorBoardLogger(
+            save_dir=str(run_dir), name="tb", version="", default_hp_metric=False
+        ),
+        log_every_n_steps=cfg.log_every_n_steps,
+        num_sanity_val_steps=0,
+    )
+
+
+SCHEDULE_KEYS = (
+    ("trainer", "max_epochs"),
+    ("trainer", "max_steps"),
+    ("data", "batch_size"),
+    ("data", "samples_per_epoch"),
+    ("optim", "schedule"),
+)
+
+
+def check_resume_compatible(cfg: FinetuneConfig, run_dir: Path) -> None:
+    """A one-cycle schedule has a fixed length: resuming must keep what determines it."""
+    saved_path = run_dir / "config.yaml"
+    if cfg.optim.schedule != "onecycle" or not saved_path.is_file():
+        return
+    saved = yaml.safe_load(saved_path.read_text()) or {}
+    now = to_dict(cfg)
+    changed = [
+        f"{a}.{b}: {saved.get(a, {}).get(b)!r} -> {now[a][b]!r}"
+        for a, b in SCHEDULE_KEYS
+        if saved.get(a, {}).get(b) != now[a][b]
+    ]
+    if changed:
+        raise FNCError(
+            "--resume continues the same one-cycle schedule, but these settings "
+            f"changed: {'; '.join(changed)} (use optim.schedule=constant to extend)"
+        )
+
+
+def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
+    """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir."""
+    root, split = prepare_split(cfg)
+    run_dir = run_dir_for(cfg)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        raise FNCError(f"--resume: no {last} to continue from")
+    if resume:
+        check_resume_compatible(cfg, run_dir)
+    if not resume and last.exists():
+        raise FNCError(
+            f"run {run_dir} already has checkpoints; pass --resume to continue it or "
+            "choose another run.name"
+        )
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = build_model(
+        cfg.model.arch,
+        cfg.model.n_features_start,
+        cfg.model.encoder,
+        cfg.model.encoder_weights,
+        cfg.model.bn_momentum,
+    )
+    init_note = initialise(model, cfg.model.init, cfg.model.arch)
+    print(f"[finetune] {init_note}")
+    resolved = {
+        **to_dict(cfg),
+        "data_root_resolved": str(root),
+        "init_note": init_note,
+        "provenance": provenance(),
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(
+        run_dir / ("config.yaml" if not resume else "config.resume.yaml"),
+        yaml.safe_dump(resolved, sort_keys=False),
+    )
+    write_split(run_dir / "split.json", split, cfg.seed, cfg.data.label_fraction)
+    print(
+        f"[finetune] {len(split.train)} training / {len(split.val)} validation / "
+        f"{len(split.test)} test images; run directory {run_dir}"
+    )
+    module = SegmentationModule(model, cfg, split.val)
+    if cfg.speed.compile:
+        module.model = torch.compile(model)
+    data = SegmentationData(split, cfg)
+    trainer = build_trainer(cfg, run_dir)
+    if cfg.optim.lr_find and not resume:
+        from pytorch_lightning.tuner import Tuner
+
+        found = Tuner(trainer).lr_find(module, datamodule=data)
+        if found is not None and found.suggestion():
+            cfg.optim.lr = float(found.suggestion())
+            print(f"[finetune] LR finder suggests {cfg.optim.lr:.2e}")
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+    module.model = model  # the uncompiled network shares the compiled one's weights
+    metrics = evaluate_best(module, run_dir, split)
+    if metrics and trainer.logger is not None:
+        paper = metrics["paper"]
+        trainer.logger.log_hyperparams(
+            _flat_hparams(to_dict(cfg)),
+            {
+                "test/seg_f1": paper["segmentation"]["f1"],
+                "test/det_f1": paper["detection"]["f1"],
+                "test/count_mae": paper["counting"]["mae"],
+                "test/dice": paper["pixel"]["dice"],
+            },
+        )
+    return run_dir
+
+
+def _flat_hparams(tree: dict, prefix: str = "") -> dict:
+    """Nested config -> {"a.b": scalar} for TensorBoard's hparams tab."""
+    out: dict = {}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            out.update(_flat_hparams(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v if isinstance(v, int | float | str | bool) else str(v)
+    return out
+
+
+def evaluate_best(module: SegmentationModule, run_dir: Path, split: Split) -> dict:
+    """Load the best checkpoint into ``module`` and score it on the test split."""
+    ckpt = run_dir / "checkpoints" / "best.ckpt"
+    if not ckpt.is_file():
+        ckpt = run_dir / "checkpoints" / "last.ckpt"
+    weights = read_weights(ckpt)
+    load_strict(module.model, weights.state_dict, str(ckpt))
+    if not split.test:
+        print("[finetune] no test images: skipping the test evaluation")
+        return {}
+    results = evaluate_records(
+        module.predict_probability, split.test, run_dir / "test", module.cfg.eval.postprocess
+    )
+    metrics = {"checkpoint": str(ckpt), "split": "test", **results}
+    write_json(run_dir / "metrics.json", metrics)
+    table = table2_markdown(
+        {f"{run_dir.name} ({p})": r for p, r in results.items()}, with_paper=True
+    )
+    write_text(run_dir / "table2.md", table)
+    print(table)
+    return metrics

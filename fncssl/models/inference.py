@@ -1,0 +1,62 @@
+"""Running a segmentation network on whole images.
+
+Models take float (B, 3, H, W) in [0, 1] and return cell logits (B, 1, H, W);
+``probability_map`` turns one uint8 (H, W, 3) image of any size into p(cell) (H, W) float32
+with tiled inference, and ``load_model`` rebuilds a network from any whole-model checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from fncssl.errors import FNCError
+from fncssl.evaluation.tiling import TileConfig, predict_tiled
+from fncssl.models.checkpoint import load_strict, read_weights
+from fncssl.models.registry import build_model, size_multiple
+
+
+def to_model_input(image_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float32 in [0, 1]."""
+    return image_uint8.float().div_(255.0)
+
+
+@torch.no_grad()
+def probability_map(
+    model: nn.Module, image: np.ndarray, tiles: TileConfig, device: torch.device | str | None = None
+) -> np.ndarray:
+    """p(cell) (H, W) float32 for one uint8 (H, W, 3) image; the model is put in eval mode."""
+    was_training = model.training
+    model.eval()
+    x = to_model_input(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))))
+    logits = predict_tiled(model, x, tiles, device)
+    model.train(was_training)
+    return torch.sigmoid(logits[0]).numpy()
+
+
+def load_model(spec: str | Path) -> tuple[nn.Module, str]:
+    """(network with the checkpoint's weights, arch) from a run, .ckpt or model.pth."""
+    weights = read_weights(spec)
+    if weights.kind == "encoder":
+        raise FNCError(
+            f"{weights.path} holds an SSL encoder only; fine-tune it first "
+            "(fncssl finetune ... model.init=ssl:PATH)"
+        )
+    m = weights.config.get("model", {})
+    arch = m.get("arch", "cresunet")
+    n_features = m.get("n_features_start")
+    if n_features is None and arch == "cresunet":
+        key = "encoder.conv_block.conv_block.conv2d_2.weight"
+        if key not in weights.state_dict:
+            raise FNCError(f"{weights.path}: not a c-ResUnet state dict (no {key})")
+        n_features = int(weights.state_dict[key].shape[0])
+    model = build_model(arch, n_features or 16, m.get("encoder", "resnet18"))
+    load_strict(model, weights.state_dict, str(weights.path))
+    return model.eval(), arch
+
+
+def tile_config(arch: str, tile: int = 512, overlap: int = 64) -> TileConfig:
+    return TileConfig(tile, overlap, multiple=size_multiple(arch))
