@@ -77,3 +77,87 @@ class SegmentationAugment(nn.Module):
             image, m = self.geometric(image, m)
         image = self.photometric(image).clamp(0.0, 1.0)
         return image, (m > 0.5).to(mask.dtype)
+
+
+@dataclass
+class ViewConfig:
+    """Two-view generation for SSL from large crops (uint8 (B, 3, S, S))."""
+
+    size: int = 192
+    scale_min: float = 0.25
+    flips: bool = True
+    rot90: bool = True
+    brightness: float = 0.3
+    contrast: float = 0.3
+    gamma: float = 0.3
+    blur_p: float = 0.3
+    noise_std: float = 0.02
+    hue: float = 0.0  # off by default: colour carries no meaning in FNC
+
+
+class SSLViews(nn.Module):
+    """Random resized crops + flips + 90-degree rotations + intensity changes, batched.
+
+    ``forward(crops_uint8)`` returns ``(view1, view2, m1, m2)``: float views (B, 3, s, s) in
+    [0, 1] and the (B, 3, 3) matrices mapping input-crop pixel coordinates to each view's
+    pixel coordinates (the geometry, so dense methods can match the same locations).
+    """
+
+    def __init__(self, cfg: ViewConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or ViewConfig()
+        geometric: list[nn.Module] = [
+            K.RandomResizedCrop((cfg.size, cfg.size), scale=(cfg.scale_min, 1.0), p=1.0)
+        ]
+        if cfg.flips:
+            geometric += [K.RandomHorizontalFlip(), K.RandomVerticalFlip()]
+        if cfg.rot90:
+            geometric.append(K.RandomRotation90(times=(0, 3), p=1.0))
+        self.geometric = K.AugmentationSequential(*geometric, data_keys=["input"])
+        photometric: list[nn.Module] = []
+        if cfg.brightness > 0 or cfg.contrast > 0 or cfg.hue > 0:
+            photometric.append(
+                K.ColorJiggle(brightness=cfg.brightness, contrast=cfg.contrast, hue=cfg.hue, p=0.8)
+            )
+        if cfg.gamma > 0:
+            photometric.append(K.RandomGamma((1 - cfg.gamma, 1 + cfg.gamma), p=0.5))
+        if cfg.blur_p > 0:
+            photometric.append(K.RandomGaussianBlur((7, 7), (0.1, 2.0), p=cfg.blur_p))
+        if cfg.noise_std > 0:
+            photometric.append(K.RandomGaussianNoise(std=cfg.noise_std, p=0.5))
+        self.photometric = nn.Sequential(*photometric)
+
+    def _view(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        v = self.geometric(x)
+        matrix = self.geometric.transform_matrix
+        return self.photometric(v).clamp(0.0, 1.0), matrix
+
+    @torch.no_grad()
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = crops.float() / 255.0 if crops.dtype == torch.uint8 else crops
+        v1, m1 = self._view(x)
+        v2, m2 = self._view(x)
+        return v1, v2, m1, m2
+
+
+def match_locations(
+    m1: torch.Tensor, m2: torch.Tensor, grid1: int, grid2: int, view_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each cell of view 1's feature grid, the view-2 cell showing the same input pixel.
+
+    ``m1``, ``m2``: (B, 3, 3) input->view matrices. Returns ``index`` (B, grid1*grid1) into
+    view 2's flattened grid and ``valid`` (B, grid1*grid1), False where the location falls
+    outside view 2.
+    """
+    b = m1.shape[0]
+    step1, step2 = view_size / grid1, view_size / grid2
+    c = (torch.arange(grid1, device=m1.device, dtype=torch.float32) + 0.5) * step1
+    ys, xs = torch.meshgrid(c, c, indexing="ij")
+    pts = torch.stack([xs.flatten(), ys.flatten(), torch.ones_like(xs.flatten())], 0)  # (3, N)
+    to_view2 = m2.float() @ torch.linalg.inv(m1.float())  # (B, 3, 3)
+    q = to_view2 @ pts.expand(b, -1, -1)
+    x2, y2 = q[:, 0] / q[:, 2], q[:, 1] / q[:, 2]
+    valid = (x2 >= 0) & (x2 < view_size) & (y2 >= 0) & (y2 < view_size)
+    gx = (x2 / step2).floor().clamp(0, grid2 - 1).long()
+    gy = (y2 / step2).floor().clamp(0, grid2 - 1).long()
+    return gy * grid2 + gx, valid

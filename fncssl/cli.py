@@ -73,6 +73,20 @@ def _cmd_score(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_pretrain(a: argparse.Namespace) -> int:
+    from fncssl.config import load_config
+    from fncssl.ssl.config import PretrainConfig
+    from fncssl.ssl.run import run_pretrain
+
+    cfg = load_config(PretrainConfig, a.config, a.overrides)
+    run_dir = run_pretrain(cfg, resume=a.resume)
+    print(
+        f"encoder written to {run_dir / 'checkpoints' / 'encoder.pt'}; "
+        f"TensorBoard: tensorboard --logdir {run_dir / 'tb'}"
+    )
+    return 0
+
+
 def _cmd_finetune(a: argparse.Namespace) -> int:
     from fncssl.config import load_config
     from fncssl.finetune.config import FinetuneConfig
@@ -154,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.add_argument("--out", default="scores.json", help="JSON output; a .csv goes beside it")
     s.set_defaults(func=_cmd_score)
+
+    s = sub.add_parser("pretrain", help="self-supervised pretraining -> encoder.pt")
+    s.add_argument("config", help="YAML config, e.g. configs/pretrain/simclr.yaml")
+    s.add_argument("overrides", nargs="*", help="dotted overrides: ssl.temperature=0.1")
+    s.add_argument("--resume", action="store_true", help="continue from checkpoints/last.ckpt")
+    s.set_defaults(func=_cmd_pretrain)
 
     s = sub.add_parser("finetune", help="supervised fine-tuning -> runs/<name>/")
     s.add_argument("config", help="YAML config, e.g. configs/finetune.yaml")

@@ -111,24 +111,33 @@ class _CropDataset(Dataset):
 
 
 class EpochSampler(Sampler[int]):
-    """Yields ``epoch * n ... epoch * n + n - 1``; Lightning calls ``set_epoch`` each epoch.
+    """Yields this process's share of ``epoch * n ... epoch * n + n - 1``.
 
-    The dataset derives each item's generator from the index, so worker processes (persistent
-    or not) draw new crops every epoch without being told the epoch.
+    Lightning calls ``set_epoch`` each epoch; the dataset derives each item's generator from
+    the index, so worker processes (persistent or not) draw new crops every epoch without being
+    told the epoch. Under DDP, rank r of w takes every w-th index starting at r (run the
+    Trainer with ``use_distributed_sampler=False`` so Lightning keeps this sampler).
     """
 
-    def __init__(self, samples_per_epoch: int) -> None:
+    def __init__(
+        self, samples_per_epoch: int, rank: int = 0, world_size: int = 1, fixed: bool = False
+    ) -> None:
         self.n = samples_per_epoch
+        self.rank = rank
+        self.world_size = world_size
+        self.fixed = fixed  # validation: the same crops every epoch
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        if not self.fixed:
+            self.epoch = epoch
 
     def __iter__(self) -> Iterator[int]:
-        return iter(range(self.epoch * self.n, (self.epoch + 1) * self.n))
+        start = self.epoch * self.n
+        return iter(range(start + self.rank, start + self.n, self.world_size))
 
     def __len__(self) -> int:
-        return self.n
+        return len(range(self.rank, self.n, self.world_size))
 
 
 class LabelledCrops(_CropDataset):

@@ -45,12 +45,18 @@ class SegmentationData(pl.LightningDataModule):
             dataset,
             batch_size=d.batch_size,
             num_workers=d.num_workers,
-            sampler=EpochSampler(len(dataset)) if dataset is self.train_set else None,
+            sampler=self._sampler(dataset),
             persistent_workers=d.num_workers > 0,
             pin_memory=self.cfg.speed.pin_memory and torch.cuda.is_available(),
             drop_last=dataset is self.train_set and len(dataset) >= d.batch_size,
             collate_fn=_collate,
         )
+
+    def _sampler(self, dataset: LabelledCrops) -> EpochSampler:
+        rank, world = (
+            (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        )
+        return EpochSampler(len(dataset), rank, world, fixed=dataset is not self.train_set)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set)
