@@ -16,7 +16,6 @@ import pytorch_lightning as pl
 import torch
 import yaml
 from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
-from pytorch_lightning.loggers import TensorBoardLogger
 
 from fncssl.config import to_dict
 from fncssl.data.atomic import write_json, write_text
@@ -32,7 +31,7 @@ from fncssl.finetune.splits import Split, make_split, write_split
 from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.init import initialise
 from fncssl.models.registry import build_model, size_multiple
-from fncssl.provenance import provenance
+from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
 
 log = logging.getLogger("fncssl")
 
@@ -65,8 +64,7 @@ def run_dir_for(cfg: FinetuneConfig) -> Path:
     return Path(cfg.run.dir) / (cfg.run.name or default_run_name(cfg))
 
 
-def build_trainer(cfg: FinetuneConfig, run_dir: Path) -> pl.Trainer:
-    t = cfg.trainer
+def finetune_trainer(cfg: FinetuneConfig, run_dir: Path) -> pl.Trainer:
     ckpt_dir = run_dir / "checkpoints"
     callbacks = [
         # best.ckpt by validation Dice; last.ckpt after every epoch, for --resume (Lightning's
@@ -93,22 +91,7 @@ def build_trainer(cfg: FinetuneConfig, run_dir: Path) -> pl.Trainer:
         callbacks.append(
             EarlyStopping("val/dice", mode="max", patience=cfg.early_stopping_patience)
         )
-    return pl.Trainer(
-        default_root_dir=run_dir,
-        max_epochs=t.max_epochs,
-        max_steps=t.max_steps,
-        accelerator=t.accelerator,
-        devices=t.devices,
-        precision=t.precision,
-        num_nodes=t.num_nodes,
-        strategy=t.strategy,
-        callbacks=callbacks,
-        logger=TensorBoardLogger(
-            save_dir=str(run_dir), name="tb", version="", default_hp_metric=False
-        ),
-        log_every_n_steps=cfg.log_every_n_steps,
-        num_sanity_val_steps=0,
-    )
+    return build_trainer(cfg, run_dir, callbacks, cfg.log_every_n_steps)
 
 
 SCHEDULE_KEYS = (
@@ -143,16 +126,9 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir."""
     root, split = prepare_split(cfg)
     run_dir = run_dir_for(cfg)
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if resume and not last.is_file():
-        raise FNCError(f"--resume: no {last} to continue from")
+    last = last_checkpoint(run_dir, resume)
     if resume:
         check_resume_compatible(cfg, run_dir)
-    if not resume and last.exists():
-        raise FNCError(
-            f"run {run_dir} already has checkpoints; pass --resume to continue it or "
-            "choose another run.name"
-        )
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(
         cfg.model.arch,
@@ -163,17 +139,7 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     )
     init_note = initialise(model, cfg.model.init, cfg.model.arch)
     print(f"[finetune] {init_note}")
-    resolved = {
-        **to_dict(cfg),
-        "data_root_resolved": str(root),
-        "init_note": init_note,
-        "provenance": provenance(),
-    }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(
-        run_dir / ("config.yaml" if not resume else "config.resume.yaml"),
-        yaml.safe_dump(resolved, sort_keys=False),
-    )
+    write_run_config(run_dir, cfg, resume, data_root_resolved=str(root), init_note=init_note)
     write_split(run_dir / "split.json", split, cfg.seed, cfg.data.label_fraction)
     print(
         f"[finetune] {len(split.train)} training / {len(split.val)} validation / "
@@ -183,7 +149,7 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     if cfg.speed.compile:
         module.model = torch.compile(model)
     data = SegmentationData(split, cfg)
-    trainer = build_trainer(cfg, run_dir)
+    trainer = finetune_trainer(cfg, run_dir)
     if cfg.optim.lr_find and not resume:
         from pytorch_lightning.tuner import Tuner
 

@@ -136,3 +136,17 @@ class SSLMethod(pl.LightningModule):
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class PooledTwoViewMethod(SSLMethod):
+    """Methods whose loss compares the two views' projections of the pooled bottleneck.
+
+    Subclasses set ``self.projection`` and ``self.criterion`` in ``build_heads``.
+    """
+
+    def compute_loss(
+        self, v1: torch.Tensor, v2: torch.Tensor, m1: torch.Tensor, m2: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        z1 = self.projection(pooled(self.encoder(v1)))
+        z2 = self.projection(pooled(self.encoder(v2)))
+        return self.criterion(z1, z2), z1, z2

@@ -12,20 +12,18 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-import yaml
 from pytorch_lightning.callbacks import LearningRateMonitor, ModelCheckpoint
-from pytorch_lightning.loggers import TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from fncssl.config import to_dict
-from fncssl.data.atomic import atomic_open, write_json, write_text
+from fncssl.data.atomic import atomic_open, write_json
 from fncssl.data.datasets import EpochSampler, UnlabelledCrops
 from fncssl.data.imageio import image_size
 from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
 from fncssl.finetune.run import data_root
 from fncssl.models.registry import build_model, size_multiple
-from fncssl.provenance import provenance
+from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
 from fncssl.ssl.config import PretrainConfig
 from fncssl.ssl.data import assert_no_test, pretraining_records
 from fncssl.ssl.methods import method_class
@@ -128,13 +126,7 @@ def run_pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
         or f"pretrain-{cfg.ssl.method}-{cfg.model.arch}"
         f"-{'-'.join(cfg.data.collections)}-s{cfg.seed}"
     )
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if resume and not last.is_file():
-        raise FNCError(f"--resume: no {last} to continue from")
-    if not resume and last.exists():
-        raise FNCError(
-            f"run {run_dir} already has checkpoints; pass --resume or choose another run.name"
-        )
+    last = last_checkpoint(run_dir, resume)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(
         cfg.model.arch,
@@ -150,14 +142,7 @@ def run_pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
         else None
     )
     module = cls(encoder, feature_dim(encoder, multiple), cfg, probe)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(
-        run_dir / ("config.yaml" if not resume else "config.resume.yaml"),
-        yaml.safe_dump(
-            {**to_dict(cfg), "data_root_resolved": str(root), "provenance": provenance()},
-            sort_keys=False,
-        ),
-    )
+    write_run_config(run_dir, cfg, resume, data_root_resolved=str(root))
     write_json(
         run_dir / "images.json",
         {"pretraining": [r.key for r in records], "probe": [r.key for r in probe_records]},
@@ -169,32 +154,19 @@ def run_pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     dataset = UnlabelledCrops(
         records, cfg.ssl.source_crop, cfg.data.samples_per_epoch, cfg.data.foreground_bias, cfg.seed
     )
-    t = cfg.trainer
-    trainer = pl.Trainer(
-        default_root_dir=run_dir,
-        max_epochs=t.max_epochs,
-        max_steps=t.max_steps,
-        accelerator=t.accelerator,
-        devices=t.devices,
-        precision=t.precision,
-        num_nodes=t.num_nodes,
-        strategy=t.strategy,
-        sync_batchnorm=cfg.ssl.sync_batchnorm,
-        use_distributed_sampler=False,
-        logger=TensorBoardLogger(str(run_dir), name="tb", version="", default_hp_metric=False),
-        callbacks=[
-            ModelCheckpoint(
-                dirpath=run_dir / "checkpoints",
-                filename="last",
-                monitor=None,
-                save_top_k=1,
-                enable_version_counter=False,
-            ),
-            ExportEncoder(run_dir / "checkpoints" / "encoder.pt", cfg),
-            LearningRateMonitor(logging_interval="step"),
-        ],
-        log_every_n_steps=cfg.log_every_n_steps,
-        num_sanity_val_steps=0,
+    callbacks = [
+        ModelCheckpoint(
+            dirpath=run_dir / "checkpoints",
+            filename="last",
+            monitor=None,
+            save_top_k=1,
+            enable_version_counter=False,
+        ),
+        ExportEncoder(run_dir / "checkpoints" / "encoder.pt", cfg),
+        LearningRateMonitor(logging_interval="step"),
+    ]
+    trainer = build_trainer(
+        cfg, run_dir, callbacks, cfg.log_every_n_steps, sync_batchnorm=cfg.ssl.sync_batchnorm
     )
     trainer.fit(
         module, datamodule=UnlabelledData(dataset, cfg), ckpt_path=str(last) if resume else None
