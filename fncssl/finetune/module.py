@@ -36,6 +36,7 @@ class SegmentationModule(pl.LightningModule):
         super().__init__()
         self.model = model
         self.cfg = cfg
+        self.lr = cfg.optim.lr  # the LR finder updates this attribute
         self.save_hyperparameters({"config": to_dict(cfg)})
         self.loss_fn = build_loss(
             cfg.loss.weights,
@@ -143,12 +144,10 @@ class SegmentationModule(pl.LightningModule):
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(
-            self.parameters(), lr=self.cfg.optim.lr, weight_decay=self.cfg.optim.weight_decay
+            self.parameters(), lr=self.lr, weight_decay=self.cfg.optim.weight_decay
         )
         if self.cfg.optim.schedule == "constant":
             return opt
         total = max(int(self.trainer.estimated_stepping_batches), 1)
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=self.cfg.optim.lr, total_steps=total
-        )
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, total_steps=total)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

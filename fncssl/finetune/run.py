@@ -9,7 +9,6 @@ Every check on the inputs runs before training starts.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -32,8 +31,6 @@ from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.init import initialise
 from fncssl.models.registry import build_model, size_multiple
 from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
-
-log = logging.getLogger("fncssl")
 
 
 def data_root(root: str) -> Path:
@@ -153,10 +150,11 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     if cfg.optim.lr_find and not resume:
         from pytorch_lightning.tuner import Tuner
 
-        found = Tuner(trainer).lr_find(module, datamodule=data)
+        found = Tuner(trainer).lr_find(module, datamodule=data, attr_name="lr")
         if found is not None and found.suggestion():
-            cfg.optim.lr = float(found.suggestion())
-            print(f"[finetune] LR finder suggests {cfg.optim.lr:.2e}")
+            cfg.optim.lr = module.lr = float(found.suggestion())
+        print(f"[finetune] LR finder: using lr = {module.lr:.2e}")
+        write_run_config(run_dir, cfg, resume, data_root_resolved=str(root), init_note=init_note)
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     module.model = model  # the uncompiled network shares the compiled one's weights
     metrics = evaluate_best(module, run_dir, split)

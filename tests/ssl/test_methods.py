@@ -89,3 +89,22 @@ def test_matched_locations_show_the_same_input_pixel():
     assert valid.float().mean() > 0.3
     # one view-2 feature cell spans at most 8 / min-scale input pixels
     assert err_px.max() <= 8 / ViewConfig().scale_min ** 0.5 + 1
+
+
+@pytest.mark.parametrize("name", ["simclr", "densecl"])
+def test_methods_train_a_timm_encoder_too(name):
+    from fncssl.models.registry import build_model
+    from fncssl.ssl.run import feature_dim
+
+    cfg = load_config(
+        PretrainConfig,
+        None,
+        ["views.size=64", "ssl.hidden_dim=32", "ssl.proj_dim=16", "ssl.queue_size=16"],
+    )
+    encoder = build_model("smp-unet", encoder="resnet18").encoder
+    module = METHODS[name](encoder, feature_dim(encoder, 32), cfg)
+    v1, v2, m1, m2 = module.views((torch.rand(4, 3, 96, 96) * 255).to(torch.uint8))
+    loss = module.compute_loss(v1, v2, m1, m2)[0]
+    loss.backward()
+    grads = [p.grad for p in module.encoder.parameters() if p.requires_grad]
+    assert torch.isfinite(loss) and any(g is not None and g.abs().sum() > 0 for g in grads)
