@@ -157,6 +157,8 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
         write_run_config(run_dir, cfg, resume, data_root_resolved=str(root), init_note=init_note)
     trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
     module.model = model  # the uncompiled network shares the compiled one's weights
+    if not trainer.is_global_zero:
+        return run_dir  # under DDP, rank 0 alone evaluates and writes the results
     metrics = evaluate_best(module, run_dir, split)
     if metrics and trainer.logger is not None:
         paper = metrics["paper"]

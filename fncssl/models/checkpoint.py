@@ -60,8 +60,9 @@ def read_weights(spec: str | Path) -> LoadedWeights:
     if not isinstance(obj, dict):
         raise FNCError(f"{path}: expected a dict checkpoint, got {type(obj).__name__}")
     if "state_dict" in obj:
+        # "model." is the LightningModule attribute; "_orig_mod." appears under torch.compile
         sd = {
-            k.removeprefix("model."): v
+            k.removeprefix("model.").replace("_orig_mod.", ""): v
             for k, v in obj["state_dict"].items()
             if k.startswith("model.")
         }
