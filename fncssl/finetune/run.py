@@ -29,7 +29,7 @@ from fncssl.finetune.module import SegmentationModule
 from fncssl.finetune.splits import Split, make_split, write_split
 from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.init import initialise
-from fncssl.models.registry import build_model, size_multiple
+from fncssl.models.registry import model_from_config, size_multiple
 from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
 
 
@@ -127,13 +127,7 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     if resume:
         check_resume_compatible(cfg, run_dir)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    model = build_model(
-        cfg.model.arch,
-        cfg.model.n_features_start,
-        cfg.model.encoder,
-        cfg.model.encoder_weights,
-        cfg.model.bn_momentum,
-    )
+    model = model_from_config(cfg.model)
     init_note = initialise(model, cfg.model.init, cfg.model.arch)
     print(f"[finetune] {init_note}")
     write_run_config(run_dir, cfg, resume, data_root_resolved=str(root), init_note=init_note)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from fncssl.config import ModelConfig
 from fncssl.errors import ConfigError
 from fncssl.models.cresunet import CResUnet
 
@@ -74,3 +75,8 @@ def _build(arch: str, n_features_start: int, encoder: str, encoder_weights: str)
                 f"model.encoder={encoder!r}: not a usable timm encoder ({exc})"
             ) from None
     raise ConfigError(f"model.arch={arch!r} is unknown; valid: {list(ARCHS)}")
+
+
+def model_from_config(m: ModelConfig) -> nn.Module:
+    """A fresh network from the ``model`` section of a config (weights not loaded)."""
+    return build_model(m.arch, m.n_features_start, m.encoder, m.encoder_weights, m.bn_momentum)

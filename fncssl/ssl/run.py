@@ -22,7 +22,7 @@ from fncssl.data.imageio import image_size
 from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
 from fncssl.finetune.run import data_root
-from fncssl.models.registry import build_model, size_multiple
+from fncssl.models.registry import model_from_config, size_multiple
 from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
 from fncssl.ssl.config import PretrainConfig
 from fncssl.ssl.data import assert_no_test, pretraining_records
@@ -128,13 +128,7 @@ def run_pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     )
     last = last_checkpoint(run_dir, resume)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    model = build_model(
-        cfg.model.arch,
-        cfg.model.n_features_start,
-        cfg.model.encoder,
-        cfg.model.encoder_weights,
-        cfg.model.bn_momentum,
-    )
+    model = model_from_config(cfg.model)
     encoder = model.encoder
     probe = (
         PixelProbe(probe_records, cfg.probe, cfg.seed)

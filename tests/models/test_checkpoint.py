@@ -70,9 +70,16 @@ def test_lightning_checkpoint_of_a_compiled_model(tmp_path):
     model = CResUnet(8)
     sd = {f"model._orig_mod.{k}": v for k, v in model.state_dict().items()}
     sd["augment.some_buffer"] = torch.zeros(1)  # not part of the network
-    torch.save({"state_dict": sd, "hyper_parameters": {"config": {"model": {
-        "arch": "cresunet", "n_features_start": 8}}}}, tmp_path / "x.ckpt")
+    torch.save(
+        {
+            "state_dict": sd,
+            "hyper_parameters": {"config": {"model": {"arch": "cresunet", "n_features_start": 8}}},
+        },
+        tmp_path / "x.ckpt",
+    )
     weights = read_weights(tmp_path / "x.ckpt")
     assert weights.kind == "lightning" and set(weights.state_dict) == set(model.state_dict())
     loaded, arch = load_model(tmp_path / "x.ckpt")
     assert arch == "cresunet"
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k
