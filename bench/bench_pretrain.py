@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from bench.common import machine
+from bench.common import loader_rate, machine
 from fncssl.config import load_config
 from fncssl.data.datasets import EpochSampler, UnlabelledCrops
 from fncssl.data.layout import open_archive
@@ -57,16 +57,11 @@ def step_rates(method: str, device: str, batch: int, view: int, steps: int) -> t
     return steps * batch / total, view_time / total
 
 
-def loader_rate(root: Path, crop: int, batch: int, batches: int = 20) -> float:
+def unlabelled_loader_rate(root: Path, crop: int, batch: int, batches: int = 20) -> float:
     records = open_archive(root).select(None, ["unlabelled"])
     ds = UnlabelledCrops(records, crop, batch * batches, seed=0)
     loader = DataLoader(ds, batch_size=batch, sampler=EpochSampler(len(ds)))
-    for _ in loader:  # warm the decoded cache
-        pass
-    loader.sampler.set_epoch(1)
-    t0 = time.perf_counter()
-    n = sum(b["image"].shape[0] for b in loader)
-    return n / (time.perf_counter() - t0)
+    return loader_rate(loader)
 
 
 def main() -> None:
@@ -87,7 +82,7 @@ def main() -> None:
         )
     with tempfile.TemporaryDirectory() as tmp:
         root = write_synthetic_archive(Path(tmp) / "a", ["red"], 0, 8, (800, 600), seed=0)
-        rate = loader_rate(root, 2 * args.view, args.batch)
+        rate = unlabelled_loader_rate(root, 2 * args.view, args.batch)
         print(
             f"loader (unlabelled {2 * args.view}px crops, 0 workers): {rate:.0f} crops/s "
             f"({rate / best:.0f}x the slowest method's pairs/s)"

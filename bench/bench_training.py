@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from bench.common import machine
+from bench.common import loader_rate, machine
 from fncssl.data.datasets import EpochSampler, LabelledCrops
 from fncssl.data.imageio import read_image
 from fncssl.data.layout import open_archive
@@ -70,12 +70,7 @@ def loader_throughput(root: Path, workers: int, batches: int = 12) -> float:
         sampler=EpochSampler(len(ds)),
         persistent_workers=workers > 0,
     )
-    for _ in loader:  # first epoch warms worker caches
-        pass
-    loader.sampler.set_epoch(1)
-    t0 = time.perf_counter()
-    n = sum(b["image"].shape[0] for b in loader)
-    return n / (time.perf_counter() - t0)
+    return loader_rate(loader)
 
 
 def main() -> None:

@@ -32,3 +32,13 @@ def time_repeats(fn: Callable[[], object], repeats: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def loader_rate(loader) -> float:
+    """Items/s of one epoch, after a first epoch that warms caches and workers."""
+    for _ in loader:
+        pass
+    loader.sampler.set_epoch(1)
+    t0 = time.perf_counter()
+    n = sum(b["image"].shape[0] for b in loader)
+    return n / (time.perf_counter() - t0)

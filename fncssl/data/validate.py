@@ -18,6 +18,7 @@ from fncssl.data.formats import FORMATS, format_path, read_partition
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.layout import LABELLED_PARTITIONS, Archive
 from fncssl.data.objects import iou_matrix, label_objects, label_overlap, polygons_to_labels
+from fncssl.data.rle import decode_rle, encode_mask
 from fncssl.errors import DataError
 
 
@@ -73,7 +74,7 @@ def validate_archive(
 ) -> ValidationReport:
     """Check images, masks and every annotation format present; never raises on bad files."""
     report = ValidationReport(problems=list(archive.problems))
-    masks: dict[str, np.ndarray] = {}
+    masks: dict[str, dict] = {}  # RLE of each readable mask
     for rec in archive.records:
         report.images_checked += 1
         try:
@@ -94,7 +95,7 @@ def validate_archive(
                 f"{rec.image.name} {image.shape[1]}x{image.shape[0]}"
             )
             continue
-        masks[rec.key] = mask
+        masks[rec.key] = encode_mask(mask)  # compact: a full archive's masks stay small
     if archive.version != "v2":
         return report
     for collection in archive.collections():
@@ -113,7 +114,7 @@ def _check_format(
     collection: str,
     partition: str,
     fmt: str,
-    masks: dict[str, np.ndarray],
+    masks: dict[str, dict],
     report: ValidationReport,
     min_polygon_iou: float,
 ) -> None:
@@ -131,7 +132,7 @@ def _check_format(
             report.problems.append(f"[{fmt}] {where}: no annotation for {rec.name}")
             continue
         why = compare_annotation(
-            masks[rec.key], ann, fmt in ("rle", "coco-standard"), min_polygon_iou
+            decode_rle(masks[rec.key]), ann, fmt in ("rle", "coco-standard"), min_polygon_iou
         )
         if why:
             report.problems.append(f"[{fmt}] {where}: {rec.name}: {why}")

@@ -44,20 +44,20 @@ class Split:
         }
 
 
-def _strata(records: list[ImageRecord]) -> dict[tuple[str, bool], list[ImageRecord]]:
-    out: dict[tuple[str, bool], list[ImageRecord]] = {}
-    for r in records:
-        empty = not read_mask(r.mask).any() if r.mask is not None else False
-        out.setdefault((r.collection, empty), []).append(r)
-    return out
+def emptiness(records: list[ImageRecord]) -> dict[str, bool]:
+    """Whether each record's mask is empty (reads every mask once)."""
+    return {r.key: r.mask is not None and not read_mask(r.mask).any() for r in records}
 
 
 def _take(
-    records: list[ImageRecord], fraction: float, rng: np.random.Generator
+    records: list[ImageRecord], fraction: float, rng: np.random.Generator, empty: dict[str, bool]
 ) -> tuple[list[ImageRecord], list[ImageRecord]]:
-    """(first part, rest) of a stratified seeded permutation."""
+    """(first part, rest) of a permutation stratified by (collection, empty image)."""
+    strata: dict[tuple[str, bool], list[ImageRecord]] = {}
+    for r in records:
+        strata.setdefault((r.collection, empty[r.key]), []).append(r)
     first, rest = [], []
-    for key in sorted(strata := _strata(records)):
+    for key in sorted(strata):
         group = sorted(strata[key], key=lambda r: r.key)
         order = rng.permutation(len(group))
         k = math.ceil(fraction * len(group))
@@ -66,11 +66,13 @@ def _take(
     return first, rest
 
 
-def label_subset(pool: list[ImageRecord], fraction: float, seed: int) -> list[ImageRecord]:
+def label_subset(
+    pool: list[ImageRecord], fraction: float, seed: int, empty: dict[str, bool] | None = None
+) -> list[ImageRecord]:
     """The nested labelled subset of ``pool`` for ``fraction`` in (0, 1] (see module doc)."""
     if not 0.0 < fraction <= 1.0:
         raise FNCError(f"label fraction must be in (0, 1], got {fraction}")
-    subset, _ = _take(pool, fraction, np.random.default_rng([seed, 2]))
+    subset, _ = _take(pool, fraction, np.random.default_rng([seed, 2]), empty or emptiness(pool))
     return subset
 
 
@@ -90,10 +92,11 @@ def make_split(
     test_keys = {r.key for r in test}
     if any(r.key in test_keys for r in trainval):
         raise FNCError("a test image is listed among the training images")
-    val, pool = _take(trainval, val_fraction, np.random.default_rng([seed, 1]))
+    empty = emptiness(trainval)
+    val, pool = _take(trainval, val_fraction, np.random.default_rng([seed, 1]), empty)
     if not pool:
         raise FNCError("the validation split left no training images; lower data.val_fraction")
-    return Split(label_subset(pool, label_fraction, seed), pool, val, test)
+    return Split(label_subset(pool, label_fraction, seed, empty), pool, val, test)
 
 
 def write_split(path: Path, split: Split, seed: int, label_fraction: float) -> None:
