@@ -1,5 +1,7 @@
 """Rendering one synthetic fluorescence image and its annotation mask.
 
+Masks are the union of the annotated cell outlines with enclosed background filled (as an
+annotator's outline of touching cells would be), so every polygon format can hold them.
 A picture is built in layers: a stain-coloured "signal" field (annotated cells, faint cells
 left unannotated, tissue autofluorescence, dot/filament/stripe artifacts) on a dark background,
 then uneven illumination, per-image contrast drift (gain, gamma) and sensor noise.
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 
 from fncssl.data.reference_stats import DEFAULT_UM_PER_PX
 from fncssl.data.synth_style import CollectionStyle
@@ -251,4 +254,6 @@ def render_image(
     rgb = (background + signal[..., None] * colour) * (illum * gain)[..., None]
     rgb = 255.0 * (np.clip(rgb, 0, 255) / 255.0) ** gamma
     rgb += rng.normal(0, 1.0, rgb.shape).astype(np.float32) * (0.8 + 0.08 * np.sqrt(rgb))
+    # Annotators outline a merged blob of touching cells; background it encloses is not a hole.
+    mask = ndi.binary_fill_holes(mask)
     return RenderedImage(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), mask)

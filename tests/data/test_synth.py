@@ -87,3 +87,15 @@ def test_default_archive_statistics_land_in_table1_bands(tmp_path):
             band["cells_per_image"][0] <= table[c]["cells_median"] <= band["cells_per_image"][1]
         ), c
         assert band["signal_pct"][0] <= table[c]["signal_pct_mean"] <= band["signal_pct"][1], c
+
+
+def test_masks_have_no_holes_even_when_cells_merge():
+    """Polygon formats cannot hold holes; touching cells must not enclose unmasked background."""
+    from dataclasses import replace
+
+    from scipy import ndimage as ndi
+
+    crowded = replace(STYLES["red"], touching=0.9, count_median=120.0)
+    for seed in range(4):
+        mask = render_image(np.random.default_rng(seed), crowded, (800, 600)).mask
+        assert np.array_equal(ndi.binary_fill_holes(mask), mask), seed
