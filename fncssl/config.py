@@ -174,12 +174,11 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         return build(tp, value if value is not None else {}, key + ".")
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        errors = []
         for option in typing.get_args(tp):
             try:
                 return _coerce(option, value, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
+            except ConfigError:
+                continue
         raise ConfigError(f"{key}: {value!r} does not fit type {_type_name(tp)}")
     if origin is list:
         if not isinstance(value, list | tuple):
