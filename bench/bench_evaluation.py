@@ -80,8 +80,8 @@ def bench_matching() -> None:
 def _inference_child(mode: str, device: str) -> None:
     import torch
 
-    from fncssl.evaluation.tiling import TileConfig, predict_tiled
     from fncssl.models.cresunet import CResUnet
+    from fncssl.models.tiling import TileConfig, predict_tiled
 
     torch.manual_seed(0)
     model = CResUnet().eval().to(device)

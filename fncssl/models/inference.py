@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from fncssl.errors import FNCError
-from fncssl.evaluation.tiling import TileConfig, predict_tiled
 from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.registry import build_model, size_multiple
+from fncssl.models.tiling import TileConfig, predict_tiled
 
 
 def to_model_input(image_uint8: torch.Tensor) -> torch.Tensor:

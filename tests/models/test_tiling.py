@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fncssl.evaluation.tiling import TileConfig, predict_tiled
+from fncssl.models.tiling import TileConfig, predict_tiled
 
 
 def conv_model(seed=0):
