@@ -43,3 +43,8 @@ def default_archive_root(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root
+
+
+def data_root(root: str) -> Path:
+    """The configured archive, or the cached synthetic default when ``root`` is empty."""
+    return Path(root) if root else default_archive_root()

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import yaml
 
+from fncssl.data.default_archive import data_root
 from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
 from fncssl.evaluation.evaluate import evaluate_records
 from fncssl.evaluation.postprocess import PostprocessConfig
-from fncssl.finetune.run import data_root
 from fncssl.models.inference import load_model, probability_map, tile_config
 
 

@@ -18,7 +18,7 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, Mode
 
 from fncssl.config import to_dict
 from fncssl.data.atomic import write_json, write_text
-from fncssl.data.default_archive import default_archive_root
+from fncssl.data.default_archive import data_root
 from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
 from fncssl.evaluation.evaluate import evaluate_records
@@ -31,11 +31,6 @@ from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.init import initialise
 from fncssl.models.registry import model_from_config, size_multiple
 from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
-
-
-def data_root(root: str) -> Path:
-    """The configured archive, or the cached synthetic default when ``root`` is empty."""
-    return Path(root) if root else default_archive_root()
 
 
 def default_run_name(cfg: FinetuneConfig) -> str:

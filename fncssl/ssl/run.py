@@ -18,10 +18,10 @@ from torch.utils.data import DataLoader
 from fncssl.config import to_dict
 from fncssl.data.atomic import atomic_open, write_json
 from fncssl.data.datasets import EpochSampler, UnlabelledCrops
+from fncssl.data.default_archive import data_root
 from fncssl.data.imageio import image_size
 from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
-from fncssl.finetune.run import data_root
 from fncssl.models.registry import model_from_config, size_multiple
 from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
 from fncssl.ssl.config import PretrainConfig
