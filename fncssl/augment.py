@@ -16,6 +16,8 @@ import kornia.augmentation as K
 import torch
 from torch import nn
 
+from fncssl.config import setting
+
 
 @dataclass
 class SegAugmentConfig:
@@ -23,12 +25,12 @@ class SegAugmentConfig:
 
     flips: bool = True
     rot90: bool = True
-    rotation_degrees: float = 15.0
-    zoom: float = 0.1
-    lighting: float = 0.1
-    gamma: float = 0.0
+    rotation_degrees: float = setting(15.0, ge=0.0, le=180.0)
+    zoom: float = setting(0.1, ge=0.0, lt=1.0)  # scale in [1 - zoom, 1 + zoom]
+    lighting: float = setting(0.1, ge=0.0, lt=1.0)
+    gamma: float = setting(0.0, ge=0.0, lt=1.0)
     blur: bool = False
-    noise_std: float = 0.0
+    noise_std: float = setting(0.0, ge=0.0)
 
 
 class SegmentationAugment(nn.Module):
@@ -83,16 +85,16 @@ class SegmentationAugment(nn.Module):
 class ViewConfig:
     """Two-view generation for SSL from large crops (uint8 (B, 3, S, S))."""
 
-    size: int = 192
-    scale_min: float = 0.25
+    size: int = setting(192, ge=8)
+    scale_min: float = setting(0.25, gt=0.0, le=1.0)
     flips: bool = True
     rot90: bool = True
-    brightness: float = 0.3
-    contrast: float = 0.3
-    gamma: float = 0.3
-    blur_p: float = 0.3
-    noise_std: float = 0.02
-    hue: float = 0.0  # off by default: colour carries no meaning in FNC
+    brightness: float = setting(0.3, ge=0.0, le=1.0)
+    contrast: float = setting(0.3, ge=0.0, le=1.0)
+    gamma: float = setting(0.3, ge=0.0, lt=1.0)
+    blur_p: float = setting(0.3, ge=0.0, le=1.0)
+    noise_std: float = setting(0.02, ge=0.0)
+    hue: float = setting(0.0, ge=0.0, le=0.5)  # off by default: colour carries no meaning in FNC
 
 
 class SSLViews(nn.Module):

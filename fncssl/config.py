@@ -4,13 +4,21 @@ A config is a tree of dataclasses. ``load_config(Schema, "file.yaml", ["a.b=3"])
 YAML, applies the overrides (values parsed as YAML, so ``[red,green]`` is a list), and builds
 the schema. Unknown keys and values of the wrong type raise :class:`ConfigError` naming the key
 and listing the valid ones. ``to_dict`` gives the resolved tree back for saving with a run.
+
+Constraints live on the schemas as data (see :func:`setting`): ranges, choices, the names a
+dict-valued key admits, and ``used_if`` (a key only read for some values of a sibling key, e.g.
+``ssl.temperature`` only for contrastive methods). A schema's ``unread_keys`` class attribute
+lists dotted keys that its command never reads. A key the user sets to a non-default value
+where it is never read is an error naming it; new fields need nothing beyond their declaration.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +29,140 @@ from fncssl.errors import ConfigError
 T = TypeVar("T")
 
 COLLECTIONS = ("green", "yellow", "red")
+ARCHS = ("cresunet", "smp-unet")
+
+
+# --- constraints declared on the schemas -------------------------------------------------
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def parse_float(value: Any) -> float | None:
+    """A float from the spellings YAML users write (``1e-4``, ``1E3``, ``.5``) that PyYAML
+    leaves as strings; ``None`` when ``value`` is not such a string."""
+    if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+        return float(value)
+    return None
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    default_factory: Any = dataclasses.MISSING,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+    keys: tuple[str, ...] | None = None,
+    check: tuple[Callable[[Any], bool], str] | None = None,
+    used_if: tuple[str, tuple[Any, ...]] | None = None,
+) -> Any:
+    """A dataclass field with constraints that :func:`build` enforces on user-set values.
+
+    ``ge/gt/le/lt``: bounds (for a dict-valued key, on every value); ``choices``: the allowed
+    values; ``keys``: the names a dict-valued key admits; ``check``: (predicate, what it
+    requires); ``used_if=(sibling, values)``: the key is only read when the sibling key's value
+    is one of ``values`` (or, for a list/dict sibling, contains one of them).
+    """
+    meta = {
+        k: v
+        for k, v in {
+            "ge": ge,
+            "gt": gt,
+            "le": le,
+            "lt": lt,
+            "choices": choices,
+            "keys": keys,
+            "check": check,
+            "used_if": used_if,
+        }.items()
+        if v is not None
+    }
+    return dataclasses.field(default=default, default_factory=default_factory, metadata=meta)
+
+
+_BOUNDS = {
+    "ge": (lambda v, b: v >= b, ">="),
+    "gt": (lambda v, b: v > b, ">"),
+    "le": (lambda v, b: v <= b, "<="),
+    "lt": (lambda v, b: v < b, "<"),
+}
+
+
+def check_setting(field: dataclasses.Field, value: Any, key: str) -> None:
+    """Raise :class:`ConfigError` naming ``key`` when ``value`` breaks the field's constraints."""
+    meta = field.metadata
+    if not meta:
+        return
+    allowed_keys = meta.get("keys")
+    if allowed_keys is not None and isinstance(value, dict):
+        unknown = sorted(set(value) - set(allowed_keys))
+        if unknown:
+            raise ConfigError(f"{key}: unknown name(s) {unknown}; valid: {list(allowed_keys)}")
+    values = list(value.values()) if isinstance(value, dict) else [value]
+    for v in values:
+        if "choices" in meta and v not in meta["choices"]:
+            raise ConfigError(f"{key}: {v!r} is not one of {list(meta['choices'])}")
+        for name, (ok, _) in _BOUNDS.items():
+            if name in meta and isinstance(v, int | float) and not ok(v, meta[name]):
+                raise ConfigError(f"{key} must be {_range_text(meta)}, got {v}")
+        if "check" in meta and not meta["check"][0](v):
+            raise ConfigError(f"{key} must be {meta['check'][1]}, got {v!r}")
+
+
+def _range_text(meta: Mapping[str, Any]) -> str:
+    return " and ".join(f"{_BOUNDS[n][1]} {meta[n]}" for n in _BOUNDS if n in meta)
+
+
+def check_read(config: Any, tree: dict[str, Any], prefix: str = "") -> None:
+    """Reject keys the user set (to a non-default value) that ``config``'s command never reads:
+    its class's ``unread_keys`` and fields whose ``used_if`` condition does not hold."""
+    schema = type(config)
+    defaults = schema()  # type: ignore[call-arg]
+    for dotted in getattr(schema, "unread_keys", ()):
+        path = dotted.split(".")
+        given = _lookup(tree, path)
+        if given is not _ABSENT and _get_attr(config, path) != _get_attr(defaults, path):
+            command = getattr(schema, "command", schema.__name__)
+            raise ConfigError(
+                f"{prefix}{dotted} is never read by {command}; remove it from the config"
+            )
+    for field in dataclasses.fields(schema):
+        cond = field.metadata.get("used_if")
+        if cond is None or field.name not in tree:
+            continue
+        if getattr(config, field.name) == getattr(defaults, field.name):
+            continue
+        sibling, wanted = cond
+        actual = getattr(config, sibling)
+        pool = actual if isinstance(actual, list | tuple | dict) else [actual]
+        if not any(w in pool for w in wanted):
+            raise ConfigError(
+                f"{prefix}{field.name} is not read when {prefix}{sibling}={actual!r} (only "
+                f"when it is {' or '.join(map(str, wanted))}); remove it from the config"
+            )
+
+
+_ABSENT = object()
+
+
+def _lookup(tree: Any, path: list[str]) -> Any:
+    for part in path:
+        if not isinstance(tree, dict) or part not in tree:
+            return _ABSENT
+        tree = tree[part]
+    return tree
+
+
+def _get_attr(obj: Any, path: list[str]) -> Any:
+    for part in path:
+        obj = getattr(obj, part)
+    return obj
+
+
+def _no_limit_or_positive(value: int) -> bool:
+    return value == -1 or value >= 1
 
 
 @dataclasses.dataclass
@@ -32,11 +174,11 @@ class DataConfig:
     label_fraction: float = 1.0
     crop_size: int = 512
     batch_size: int = 8
-    num_workers: int = 0
+    num_workers: int = setting(0, ge=0)
     val_fraction: float = 0.15
-    samples_per_epoch: int = 256
-    val_samples: int = 32
-    foreground_bias: float = 0.5
+    samples_per_epoch: int = setting(256, ge=1)
+    val_samples: int = setting(32, ge=1)
+    foreground_bias: float = setting(0.5, ge=0.0, le=1.0)
 
     def __post_init__(self) -> None:
         bad = [c for c in self.collections if c not in COLLECTIONS]
@@ -56,12 +198,13 @@ class DataConfig:
 class ModelConfig:
     """Network family and initialisation (``scratch``, ``ssl:<encoder.pt>``, ``checkpoint:<p>``)."""
 
-    arch: str = "cresunet"
+    arch: str = setting("cresunet", choices=ARCHS)
     init: str = "scratch"
-    n_features_start: int = 16
-    encoder: str = "resnet18"
-    encoder_weights: str = ""
-    bn_momentum: float = 0.0  # 0 = the architecture's own (0.01 for the published c-ResUnet)
+    n_features_start: int = setting(16, ge=1, used_if=("arch", ("cresunet",)))
+    encoder: str = setting("resnet18", used_if=("arch", ("smp-unet",)))
+    encoder_weights: str = setting("", used_if=("arch", ("smp-unet",)))
+    # 0 = the architecture's own (0.01 for the published c-ResUnet)
+    bn_momentum: float = setting(0.0, ge=0.0, le=1.0)
 
 
 @dataclasses.dataclass
@@ -76,12 +219,12 @@ class RunConfig:
 class TrainerConfig:
     """Options passed on to the Lightning Trainer."""
 
-    max_epochs: int = 100
-    max_steps: int = -1
+    max_epochs: int = setting(100, check=(_no_limit_or_positive, "-1 (no limit) or >= 1"))
+    max_steps: int = setting(-1, check=(_no_limit_or_positive, "-1 (no limit) or >= 1"))
     devices: int | str = "auto"
     accelerator: str = "auto"
     precision: str = "32-true"
-    num_nodes: int = 1
+    num_nodes: int = setting(1, ge=1)
     strategy: str = "auto"
 
 
@@ -89,7 +232,7 @@ class TrainerConfig:
 class ExperimentConfig:
     """Keys shared by every training command (see DESIGN.md, "Command line")."""
 
-    seed: int = 0
+    seed: int = setting(0, ge=0)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
@@ -161,12 +304,16 @@ def build(schema: type[T], tree: dict[str, Any], prefix: str = "") -> T:
         )
     hints = typing.get_type_hints(schema)
     kwargs = {name: _coerce(hints[name], value, prefix + name) for name, value in tree.items()}
+    for name, value in kwargs.items():
+        check_setting(fields[name], value, prefix + name)
     try:
-        return schema(**kwargs)
+        built = schema(**kwargs)
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: {exc}") from None
+    check_read(built, tree, prefix)
+    return built
 
 
 def _coerce(tp: Any, value: Any, key: str) -> Any:
@@ -188,7 +335,10 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        return dict(value)
+        k_tp, v_tp = typing.get_args(tp) or (Any, Any)
+        return {
+            _coerce(k_tp, k, f"{key} key"): _coerce(v_tp, v, f"{key}.{k}") for k, v in value.items()
+        }
     if tp is Any:
         return value
     if tp is type(None):
@@ -206,6 +356,9 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
+        parsed = parse_float(value)
+        if parsed is not None:
+            return parsed
         raise ConfigError(f"{key}: expected a number, got {value!r}")
     if tp is str:
         if isinstance(value, str):

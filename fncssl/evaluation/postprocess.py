@@ -17,6 +17,7 @@ from skimage.feature import peak_local_max
 from skimage.morphology import disk, remove_small_holes, remove_small_objects
 from skimage.segmentation import watershed
 
+from fncssl.config import setting
 from fncssl.data.objects import label_objects
 
 
@@ -24,13 +25,13 @@ from fncssl.data.objects import label_objects
 class PostprocessConfig:
     """Post-processing settings (paper defaults). Sizes in pixels; 0 disables a step."""
 
-    threshold: float = 0.5
-    fill_holes: int = 50
-    min_size: int = 200
-    smooth_radius: int = 0
+    threshold: float = setting(0.5, gt=0.0, lt=1.0)
+    fill_holes: int = setting(50, ge=0)
+    min_size: int = setting(200, ge=0)
+    smooth_radius: int = setting(0, ge=0)
     watershed: bool = True
-    max_filter: int = 30
-    footprint: int = 40
+    max_filter: int = setting(30, ge=1, used_if=("watershed", (True,)))
+    footprint: int = setting(40, ge=1, used_if=("watershed", (True,)))
 
 
 def binarise(prob: np.ndarray, cfg: PostprocessConfig = PostprocessConfig()) -> np.ndarray:

@@ -6,20 +6,23 @@ from __future__ import annotations
 import dataclasses
 
 from fncssl.augment import SegAugmentConfig
-from fncssl.config import ExperimentConfig
+from fncssl.config import ExperimentConfig, setting
 from fncssl.errors import ConfigError
 from fncssl.evaluation.postprocess import PostprocessConfig
+from fncssl.finetune.losses import LOSS_NAMES
 
 
 @dataclasses.dataclass
 class LossConfig:
     """Weighted sum of dice, bce, focal and tversky (see fncssl.finetune.losses)."""
 
-    weights: dict[str, float] = dataclasses.field(default_factory=lambda: {"dice": 1.0})
-    pos_weight: float = 1.0
-    focal_gamma: float = 2.0
-    tversky_alpha: float = 0.3
-    tversky_beta: float = 0.7
+    weights: dict[str, float] = setting(  # noqa: RUF009 (a field, as dataclasses.field)
+        default_factory=lambda: {"dice": 1.0}, keys=LOSS_NAMES, ge=0.0
+    )
+    pos_weight: float = setting(1.0, gt=0.0, used_if=("weights", ("bce",)))
+    focal_gamma: float = setting(2.0, ge=0.0, used_if=("weights", ("focal",)))
+    tversky_alpha: float = setting(0.3, ge=0.0, used_if=("weights", ("tversky",)))
+    tversky_beta: float = setting(0.7, ge=0.0, used_if=("weights", ("tversky",)))
 
 
 @dataclasses.dataclass
@@ -27,7 +30,7 @@ class OptimConfig:
     """Adam with a one-cycle schedule (``schedule: constant`` to switch it off)."""
 
     lr: float = 1e-3
-    weight_decay: float = 0.0
+    weight_decay: float = setting(0.0, ge=0.0)
     schedule: str = "onecycle"
     lr_find: bool = False
 
@@ -42,11 +45,17 @@ class OptimConfig:
 class EvalConfig:
     """Full-image validation (tiled inference + post-processing) every N epochs."""
 
-    every_n_epochs: int = 5
-    max_images: int = 8
-    tile: int = 512
-    overlap: int = 64
+    every_n_epochs: int = setting(5, ge=0)  # 0: never
+    max_images: int = setting(8, ge=1)
+    tile: int = setting(512, ge=32)
+    overlap: int = setting(64, ge=0)
     postprocess: PostprocessConfig = dataclasses.field(default_factory=PostprocessConfig)
+
+    def __post_init__(self) -> None:
+        if self.overlap >= self.tile:
+            raise ConfigError(
+                f"eval.overlap={self.overlap} must be smaller than eval.tile={self.tile}"
+            )
 
 
 @dataclasses.dataclass
@@ -67,6 +76,6 @@ class FinetuneConfig(ExperimentConfig):
     augment: SegAugmentConfig = dataclasses.field(default_factory=SegAugmentConfig)
     eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
     speed: SpeedConfig = dataclasses.field(default_factory=SpeedConfig)
-    early_stopping_patience: int = 20
-    log_every_n_steps: int = 10
-    image_log_every_n_epochs: int = 5
+    early_stopping_patience: int = setting(20, ge=0)
+    log_every_n_steps: int = setting(10, ge=1)
+    image_log_every_n_epochs: int = setting(5, ge=1)

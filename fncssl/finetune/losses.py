@@ -17,6 +17,7 @@ from torchvision.ops import sigmoid_focal_loss
 from fncssl.errors import ConfigError
 
 EPS = 1.0
+LOSS_NAMES = ("dice", "bce", "focal", "tversky")
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

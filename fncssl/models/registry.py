@@ -12,11 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fncssl.config import ModelConfig
+from fncssl.config import ARCHS, ModelConfig
 from fncssl.errors import ConfigError
 from fncssl.models.cresunet import CResUnet
-
-ARCHS = ("cresunet", "smp-unet")
 
 
 class SmpUnet(nn.Module):

@@ -9,21 +9,24 @@ from fncssl.augment import SSLViews, ViewConfig, match_locations
 from fncssl.config import load_config
 from fncssl.errors import ConfigError
 from fncssl.models.cresunet import CResUnet
-from fncssl.ssl.config import PretrainConfig
+from fncssl.ssl.config import MOMENTUM, QUEUE, PretrainConfig
 from fncssl.ssl.methods import METHODS, method_class
+
+
+def method_overrides(name, queue_size):
+    """ssl.method plus the queue and momentum settings for the methods that read them."""
+    return (
+        [f"ssl.method={name}"]
+        + ([f"ssl.queue_size={queue_size}"] if name in QUEUE else [])
+        + (["ssl.momentum=0.9"] if name in MOMENTUM else [])
+    )
 
 
 def make(name):
     cfg = load_config(
         PretrainConfig,
         None,
-        [
-            "views.size=64",
-            "ssl.hidden_dim=64",
-            "ssl.proj_dim=32",
-            "ssl.queue_size=32",
-            "ssl.momentum=0.9",
-        ],
+        ["views.size=64", "ssl.hidden_dim=64", "ssl.proj_dim=32", *method_overrides(name, 32)],
     )
     torch.manual_seed(0)
     return METHODS[name](CResUnet(8).encoder, 64, cfg)
@@ -99,7 +102,7 @@ def test_methods_train_a_timm_encoder_too(name):
     cfg = load_config(
         PretrainConfig,
         None,
-        ["views.size=64", "ssl.hidden_dim=32", "ssl.proj_dim=16", "ssl.queue_size=16"],
+        ["views.size=64", "ssl.hidden_dim=32", "ssl.proj_dim=16", *method_overrides(name, 16)],
     )
     encoder = build_model("smp-unet", encoder="resnet18").encoder
     module = METHODS[name](encoder, feature_dim(encoder, 32), cfg)
