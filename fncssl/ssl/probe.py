@@ -45,8 +45,17 @@ class PixelProbe:
         return torch.cat([a, b], 1).float()
 
     def evaluate(self, encoder: nn.Module, device: torch.device) -> dict[str, float]:
-        """Fit on one half, score on the other: pixel Dice and balanced accuracy."""
-        torch.manual_seed(0)
+        """Fit on one half, score on the other: pixel Dice and balanced accuracy.
+
+        The probe's initialisation draws from a forked, fixed-seed stream, so the training
+        run's global random stream (augmentations) continues untouched.
+        """
+        devices = [device] if torch.device(device).type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(0)
+            return self._evaluate(encoder, device)
+
+    def _evaluate(self, encoder: nn.Module, device: torch.device) -> dict[str, float]:
         (xf, mf), (xs, ms) = self._batch(self.fit_set), self._batch(self.score_set)
         f_fit = self.features(encoder, xf.to(device))
         f_score = self.features(encoder, xs.to(device))
