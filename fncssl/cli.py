@@ -53,7 +53,7 @@ def _cmd_stats(a: argparse.Namespace) -> int:
     from fncssl.data.stats import to_markdown, write_stats
 
     out = Path(a.out) if a.out else Path(a.root) / "stats"
-    table = write_stats(open_archive(a.root), out, a.um_per_px)
+    table = write_stats(open_archive(a.root), out, a.um_per_px, a.binarise)
     print(to_markdown(table, a.um_per_px))
     print(f"written: {out / 'stats.csv'}, {out / 'stats.md'}, {out / 'stats_histograms.png'}")
     return 0
@@ -103,7 +103,9 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     from fncssl.finetune.evaluate_checkpoint import evaluate_checkpoint
 
     cols = [c.strip() for c in a.collection.split(",")] if a.collection else None
-    out, results = evaluate_checkpoint(a.checkpoint, a.data, cols, a.split, a.out)
+    out, results = evaluate_checkpoint(
+        a.checkpoint, a.data, cols, a.split, a.out, a.tile, a.overlap, a.postprocess
+    )
     protocols = [a.protocol] if a.protocol else list(results)
     print(table2_markdown({p: results[p] for p in protocols}))
     print(f"written to {out}")
@@ -114,7 +116,13 @@ def _cmd_predict(a: argparse.Namespace) -> int:
     from fncssl.finetune.predict import predict_images
 
     counts = predict_images(
-        a.checkpoint, a.inputs, Path(a.out), tile=a.tile, overlap=a.overlap, device=a.device
+        a.checkpoint,
+        a.inputs,
+        Path(a.out),
+        tile=a.tile,
+        overlap=a.overlap,
+        device=a.device,
+        postprocess=a.postprocess,
     )
     print(f"{len(counts)} image(s) written to {a.out}")
     return 0
@@ -124,6 +132,22 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     from fncssl.demo import run_demo
 
     return run_demo(Path(a.out), a.seed)
+
+
+def _add_eval_overrides(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--tile", type=int, default=None, help="tile size (default: the run's eval.tile)"
+    )
+    s.add_argument(
+        "--overlap", type=int, default=None, help="tile overlap (default: the run's eval.overlap)"
+    )
+    s.add_argument(
+        "--postprocess",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the run's eval.postprocess, e.g. min_size=100 watershed=false",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("root")
     s.add_argument("--um-per-px", type=float, default=0.3)
     s.add_argument("--out", default="")
+    s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.set_defaults(func=_cmd_stats)
 
     s = sub.add_parser("score", help="score predicted mask folders against true masks")
@@ -188,15 +213,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="test", choices=["test", "trainval"])
     s.add_argument("--protocol", default="", choices=["", "paper", "strict"])
     s.add_argument("--out", default="")
+    _add_eval_overrides(s)
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("predict", help="masks, counts, overlays and COCO results for images")
     s.add_argument("checkpoint")
     s.add_argument("inputs", nargs="+", help="image files or folders")
     s.add_argument("--out", required=True)
-    s.add_argument("--tile", type=int, default=512)
-    s.add_argument("--overlap", type=int, default=64)
     s.add_argument("--device", default="cpu")
+    _add_eval_overrides(s)
     s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")

@@ -179,6 +179,7 @@ class DataConfig:
     samples_per_epoch: int = setting(256, ge=1)
     val_samples: int = setting(32, ge=1)
     foreground_bias: float = setting(0.5, ge=0.0, le=1.0)
+    binarise: bool = False  # threshold non-binary masks at 127 instead of refusing them
 
     def __post_init__(self) -> None:
         bad = [c for c in self.collections if c not in COLLECTIONS]

@@ -15,6 +15,7 @@ import numpy as np
 from skimage.measure import regionprops
 
 from fncssl.data.atomic import write_bytes, write_text
+from fncssl.data.check import check_pairs
 from fncssl.data.imageio import read_mask
 from fncssl.data.layout import LABELLED_PARTITIONS, V1_PARTITION, Archive
 from fncssl.data.objects import label_objects
@@ -165,9 +166,14 @@ def plot_histograms(samples: dict[str, CollectionSamples], um_per_px: float) -> 
     return buf.getvalue()
 
 
-def write_stats(archive: Archive, out: Path, um_per_px: float = DEFAULT_UM_PER_PX) -> dict:
-    """Write ``stats.csv``, ``stats.md`` and ``stats_histograms.png`` to ``out``."""
-    table, samples = archive_stats(archive, um_per_px)
+def write_stats(
+    archive: Archive, out: Path, um_per_px: float = DEFAULT_UM_PER_PX, binarise: bool = False
+) -> dict:
+    """Write ``stats.csv``, ``stats.md`` and ``stats_histograms.png`` to ``out``, after checking
+    every labelled pair (missing or wrong-size masks are one error listing them all)."""
+    labelled = archive.select(None, [*LABELLED_PARTITIONS, V1_PARTITION])
+    check_pairs(labelled, binarise, what=f"the labelled images of {archive.root}")
+    table, samples = archive_stats(archive, um_per_px, binarise)
     if not table:
         from fncssl.errors import DataError
 

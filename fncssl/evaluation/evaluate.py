@@ -33,6 +33,7 @@ def evaluate_records(
     iou_threshold: float = 0.5,
     distance_threshold: float = 40.0,
     n_overlays: int = 5,
+    binarise: bool = False,
 ) -> dict[str, dict]:
     """Predict, post-process and score ``records``; returns results per protocol."""
     if not records:
@@ -46,7 +47,7 @@ def evaluate_records(
         if prob.shape != image.shape[:2]:
             raise DataError(f"{rec.image}: prediction {prob.shape} differs from image size")
         labels = probability_to_instances(prob, post)
-        truths.append(to_instances(read_mask(rec.mask)))
+        truths.append(to_instances(read_mask(rec.mask, binarise)))
         preds.append(labels)
         scores.append(instance_scores(labels, prob))
         names.append(rec.name)

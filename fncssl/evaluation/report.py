@@ -1,8 +1,9 @@
 """Evaluation reports: a Markdown table in the layout of the paper's Table 2, and overlay PNGs.
 
-Overlay colours: predicted objects that match (segmentation TP) in green, false-positive
-predictions in red, missed true objects (FN) in yellow; contours are drawn over the image
-(or a black canvas).
+Overlay colours (chosen to stay visible on red, yellow and green images): predicted objects
+that match (segmentation TP) in green, false-positive predictions in magenta, missed true
+objects (FN) in white. Each instance gets its own contour, so watershed splits show, and every
+overlay carries a legend in its top-left corner.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
+from skimage.segmentation import find_boundaries
 
 from fncssl.data.imageio import write_image
 from fncssl.evaluation.matching import match_image
@@ -53,26 +56,62 @@ def table2_markdown(rows: dict[str, dict], with_paper: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+TP_COLOUR = (0, 255, 0)
+FP_COLOUR = (255, 0, 255)
+FN_COLOUR = (255, 255, 255)
+
+
+def draw_instances(
+    canvas: np.ndarray, labels: np.ndarray, ids: np.ndarray, colour: tuple[int, int, int]
+) -> None:
+    """Draw, in place on RGB ``canvas``, a 2-px contour inside each instance in ``ids`` of the
+    (H, W) instance ``labels``; touching instances each get their own edge."""
+    if ids.size == 0:
+        return
+    chosen = np.where(np.isin(labels, ids), labels, 0)
+    edge = find_boundaries(chosen, connectivity=1, mode="inner")
+    edge = ndi.binary_dilation(edge, np.ones((3, 3), bool)) & (chosen > 0)
+    canvas[edge] = colour
+
+
+def draw_legend(canvas: np.ndarray, entries: list[tuple[str, tuple[int, int, int]]]) -> None:
+    """A dark box in the top-left corner with one colour swatch and label per entry."""
+    row, pad, swatch = 16, 4, 10
+    width = pad * 3 + swatch + 8 * max(len(text) for text, _ in entries)
+    height = pad + row * len(entries)
+    h, w = canvas.shape[:2]
+    canvas[: min(height, h), : min(width, w)] = (0, 0, 0)
+    for i, (text, colour) in enumerate(entries):
+        y = pad + i * row
+        canvas[y : y + swatch, pad : pad + swatch] = colour
+        cv2.putText(
+            canvas,
+            text,
+            (2 * pad + swatch, y + swatch),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
+
+
 def overlay(
     image: np.ndarray | None,
     true_labels: np.ndarray,
     pred_labels: np.ndarray,
     iou_threshold: float = 0.5,
 ) -> np.ndarray:
-    """RGB uint8 overlay of TP (green), FP (red) and FN (yellow) contours."""
+    """RGB uint8 overlay of TP, FP and FN contours (colours above) with a legend."""
     m = match_image(true_labels, pred_labels, "paper", iou_threshold)
     canvas = np.zeros((*true_labels.shape, 3), np.uint8) if image is None else image.copy()
-
-    def draw(labels: np.ndarray, ids: np.ndarray, colour: tuple[int, int, int]) -> None:
-        if ids.size == 0:
-            return
-        sel = np.isin(labels, ids).astype(np.uint8)
-        contours, _ = cv2.findContours(sel, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-        cv2.drawContours(canvas, contours, -1, colour, 2)
-
-    draw(true_labels, np.flatnonzero(m.true_iou <= iou_threshold) + 1, (255, 220, 0))
-    draw(pred_labels, np.flatnonzero(m.pred_iou > iou_threshold) + 1, (0, 255, 0))
-    draw(pred_labels, np.flatnonzero(m.pred_iou <= iou_threshold) + 1, (255, 40, 40))
+    draw_instances(canvas, true_labels, np.flatnonzero(m.true_iou <= iou_threshold) + 1, FN_COLOUR)
+    draw_instances(canvas, pred_labels, np.flatnonzero(m.pred_iou > iou_threshold) + 1, TP_COLOUR)
+    draw_instances(canvas, pred_labels, np.flatnonzero(m.pred_iou <= iou_threshold) + 1, FP_COLOUR)
+    draw_legend(
+        canvas,
+        [("TP (matched)", TP_COLOUR), ("FP (predicted)", FP_COLOUR), ("FN (missed)", FN_COLOUR)],
+    )
     return canvas
 
 

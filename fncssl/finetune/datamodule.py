@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from fncssl.data.datasets import EpochSampler, LabelledCrops
+from fncssl.data.datasets import DecodedImageCache, EpochSampler, LabelledCrops
 from fncssl.data.imageio import image_size
 from fncssl.errors import FNCError
 from fncssl.finetune.config import FinetuneConfig
@@ -28,15 +28,30 @@ def check_crop_fits(split: Split, crop: int, multiple: int) -> None:
 
 
 class SegmentationData(pl.LightningDataModule):
-    def __init__(self, split: Split, cfg: FinetuneConfig) -> None:
+    def __init__(
+        self, split: Split, cfg: FinetuneConfig, cache: DecodedImageCache | None = None
+    ) -> None:
         super().__init__()
         d = cfg.data
         self.cfg = cfg
+        cache = cache if cache is not None else DecodedImageCache()
         self.train_set = LabelledCrops(
-            split.train, d.crop_size, d.samples_per_epoch, d.foreground_bias, cfg.seed
+            split.train,
+            d.crop_size,
+            d.samples_per_epoch,
+            d.foreground_bias,
+            cfg.seed,
+            cache=cache,
+            binarise=d.binarise,
         )
         self.val_set = LabelledCrops(
-            split.val, d.crop_size, d.val_samples, d.foreground_bias, cfg.seed + 10_000
+            split.val,
+            d.crop_size,
+            d.val_samples,
+            d.foreground_bias,
+            cfg.seed + 10_000,
+            cache=cache,
+            binarise=d.binarise,
         )
 
     def _loader(self, dataset: LabelledCrops) -> DataLoader:

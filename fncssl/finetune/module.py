@@ -136,7 +136,7 @@ class SegmentationModule(pl.LightningModule):
             items.append(
                 (
                     rec.name,
-                    read_mask(rec.mask),
+                    read_mask(rec.mask, self.cfg.data.binarise),
                     probability_to_instances(prob, self.cfg.eval.postprocess),
                 )
             )

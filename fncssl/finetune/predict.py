@@ -1,9 +1,9 @@
 """``fncssl predict``: masks, instance labels, counts, overlays and COCO results for images.
 
 For each input image: ``masks/<stem>.png`` (0/255 after post-processing), ``labels/<stem>.png``
-(16-bit instance labels), ``overlays/<stem>.png`` (predicted contours on the image), and over
-all images ``counts.csv``, ``coco_results.json`` (a pycocotools results list: RLE and a score
-per cell) and ``coco_images.json`` (the images its ``image_id`` values refer to).
+(16-bit instance labels), ``overlays/<stem>.png`` (one contour per predicted cell, so watershed
+splits show, and a legend), and over all images ``counts.csv``, ``coco_results.json`` (a
+pycocotools results list: RLE and a score per cell) and ``coco_images.json`` (the images its ``image_id`` values refer to).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import csv
 import io
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -23,7 +22,11 @@ from fncssl.data.rle import encode_mask
 from fncssl.errors import FNCError
 from fncssl.evaluation.coco_ap import instance_scores
 from fncssl.evaluation.postprocess import PostprocessConfig, probability_to_instances
-from fncssl.models.inference import load_model, probability_map, tile_config
+from fncssl.evaluation.report import draw_instances, draw_legend
+from fncssl.finetune.evaluate_checkpoint import eval_settings, run_config
+from fncssl.models.inference import load_model_with_config, probability_map
+
+CELL_COLOUR = (0, 255, 255)  # cyan: visible on red, yellow and green images
 
 
 def collect_images(inputs: list[str]) -> list[Path]:
@@ -52,15 +55,20 @@ def predict_images(
     checkpoint: str,
     inputs: list[str],
     out: Path,
-    post: PostprocessConfig = PostprocessConfig(),
-    tile: int = 512,
-    overlap: int = 64,
+    post: PostprocessConfig | None = None,
+    tile: int | None = None,
+    overlap: int | None = None,
     device: str = "cpu",
+    postprocess: list[str] | None = None,
 ) -> list[tuple[str, int]]:
-    """Predict every image; returns (file name, cell count) pairs."""
-    model, arch = load_model(checkpoint)
+    """Predict every image; returns (file name, cell count) pairs. Tiling and post-processing
+    default to the checkpoint's own ``eval`` settings (see ``evaluate_checkpoint``)."""
+    model, arch, saved = load_model_with_config(checkpoint)
     model.to(device)
-    tiles = tile_config(arch, tile, overlap)
+    tiles, saved_post = eval_settings(
+        run_config(checkpoint) or saved, arch, tile, overlap, postprocess
+    )
+    post = post or saved_post
     counts, images, results = [], [], []
     for image_id, path in enumerate(collect_images(inputs), start=1):
         image = read_image(path)
@@ -70,10 +78,8 @@ def predict_images(
         write_mask(out / "masks" / f"{path.stem}.png", labels > 0)
         write_bytes(out / "labels" / f"{path.stem}.png", _label_png(labels))
         overlay = image.copy()
-        contours, _ = cv2.findContours(
-            (labels > 0).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE
-        )
-        cv2.drawContours(overlay, contours, -1, (0, 255, 255), 2)
+        draw_instances(overlay, labels, np.arange(1, n + 1), CELL_COLOUR)
+        draw_legend(overlay, [(f"predicted cell ({n})", CELL_COLOUR)])
         write_image(out / "overlays" / f"{path.stem}.png", overlay)
         h, w = labels.shape
         images.append({"id": image_id, "file_name": path.name, "height": h, "width": w})

@@ -18,6 +18,8 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, Mode
 
 from fncssl.config import to_dict
 from fncssl.data.atomic import write_json, write_text
+from fncssl.data.check import check_pairs
+from fncssl.data.datasets import DecodedImageCache
 from fncssl.data.default_archive import data_root
 from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
@@ -39,15 +41,27 @@ def default_run_name(cfg: FinetuneConfig) -> str:
     return f"finetune-{cfg.model.arch}-{cols}-{init}-f{cfg.data.label_fraction:g}-s{cfg.seed}"
 
 
-def prepare_split(cfg: FinetuneConfig) -> tuple[Path, Split]:
+def prepare_split(
+    cfg: FinetuneConfig, cache: DecodedImageCache | None = None
+) -> tuple[Path, Split]:
+    """(archive root, split) after checking every selected image/mask pair once (all problems
+    in one error; pairs are decoded into ``cache`` when they fit)."""
     root = data_root(cfg.data.root)
     archive = open_archive(root)
     for c in cfg.data.collections:
         if not archive.select([c], ["trainval"]):
             raise FNCError(f"collection {c!r} has no labelled trainval images in {root}")
-    trainval = [r for r in archive.select(cfg.data.collections, ["trainval"]) if r.mask]
-    test = [r for r in archive.select(cfg.data.collections, ["test"]) if r.mask]
-    split = make_split(trainval, test, cfg.data.val_fraction, cfg.data.label_fraction, cfg.seed)
+    trainval = archive.select(cfg.data.collections, ["trainval"])
+    test = archive.select(cfg.data.collections, ["test"])
+    check_pairs(trainval + test, cfg.data.binarise, cache, f"the selected images of {root}")
+    split = make_split(
+        trainval,
+        test,
+        cfg.data.val_fraction,
+        cfg.data.label_fraction,
+        cfg.seed,
+        binarise=cfg.data.binarise,
+    )
     check_crop_fits(split, cfg.data.crop_size, size_multiple(cfg.model.arch))
     return root, split
 
@@ -116,7 +130,8 @@ def check_resume_compatible(cfg: FinetuneConfig, run_dir: Path) -> None:
 
 def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir."""
-    root, split = prepare_split(cfg)
+    cache = DecodedImageCache()
+    root, split = prepare_split(cfg, cache)
     run_dir = run_dir_for(cfg)
     last = last_checkpoint(run_dir, resume)
     if resume:
@@ -134,7 +149,7 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     module = SegmentationModule(model, cfg, split.val)
     if cfg.speed.compile:
         module.model = torch.compile(model)
-    data = SegmentationData(split, cfg)
+    data = SegmentationData(split, cfg, cache)
     trainer = finetune_trainer(cfg, run_dir)
     if cfg.optim.lr_find and not resume:
         from pytorch_lightning.tuner import Tuner
@@ -185,7 +200,11 @@ def evaluate_best(module: SegmentationModule, run_dir: Path, split: Split) -> di
         print("[finetune] no test images: skipping the test evaluation")
         return {}
     results = evaluate_records(
-        module.predict_probability, split.test, run_dir / "test", module.cfg.eval.postprocess
+        module.predict_probability,
+        split.test,
+        run_dir / "test",
+        module.cfg.eval.postprocess,
+        binarise=module.cfg.data.binarise,
     )
     metrics = {"checkpoint": str(ckpt), "split": "test", **results}
     write_json(run_dir / "metrics.json", metrics)

@@ -44,9 +44,9 @@ class Split:
         }
 
 
-def emptiness(records: list[ImageRecord]) -> dict[str, bool]:
+def emptiness(records: list[ImageRecord], binarise: bool = False) -> dict[str, bool]:
     """Whether each record's mask is empty (reads every mask once)."""
-    return {r.key: r.mask is not None and not read_mask(r.mask).any() for r in records}
+    return {r.key: r.mask is not None and not read_mask(r.mask, binarise).any() for r in records}
 
 
 def _take(
@@ -82,6 +82,7 @@ def make_split(
     val_fraction: float,
     label_fraction: float,
     seed: int,
+    binarise: bool = False,
 ) -> Split:
     """Validation from trainval, then the nested label subset of the remaining pool."""
     if len(trainval) < 2:
@@ -92,7 +93,7 @@ def make_split(
     test_keys = {r.key for r in test}
     if any(r.key in test_keys for r in trainval):
         raise FNCError("a test image is listed among the training images")
-    empty = emptiness(trainval)
+    empty = emptiness(trainval, binarise)
     val, pool = _take(trainval, val_fraction, np.random.default_rng([seed, 1]), empty)
     if not pool:
         raise FNCError("the validation split left no training images; lower data.val_fraction")

@@ -39,6 +39,12 @@ def probability_map(
 
 def load_model(spec: str | Path) -> tuple[nn.Module, str]:
     """(network with the checkpoint's weights, arch) from a run, .ckpt or model.pth."""
+    model, arch, _ = load_model_with_config(spec)
+    return model, arch
+
+
+def load_model_with_config(spec: str | Path) -> tuple[nn.Module, str, dict]:
+    """(network, arch, the config saved with the checkpoint; ``{}``-like for model.pth)."""
     weights = read_weights(spec)
     if weights.kind == "encoder":
         raise FNCError(
@@ -55,7 +61,7 @@ def load_model(spec: str | Path) -> tuple[nn.Module, str]:
         n_features = int(weights.state_dict[key].shape[0])
     model = build_model(arch, n_features or 16, m.get("encoder", "resnet18"))
     load_strict(model, weights.state_dict, str(weights.path))
-    return model.eval(), arch
+    return model.eval(), arch, weights.config
 
 
 def tile_config(arch: str, tile: int = 512, overlap: int = 64) -> TileConfig:
