@@ -3,7 +3,8 @@
 For each input image: ``masks/<stem>.png`` (0/255 after post-processing), ``labels/<stem>.png``
 (16-bit instance labels), ``overlays/<stem>.png`` (one contour per predicted cell, so watershed
 splits show, and a legend), and over all images ``counts.csv``, ``coco_results.json`` (a
-pycocotools results list: RLE and a score per cell) and ``coco_images.json`` (the images its ``image_id`` values refer to).
+pycocotools results list: RLE and a score per cell) and ``coco_images.json`` (the images its
+``image_id`` values refer to).
 """
 
 from __future__ import annotations
