@@ -25,6 +25,7 @@ from fncssl.data.formats import FORMATS, convert_archive
 from fncssl.data.imageio import write_image, write_mask
 from fncssl.data.layout import open_archive
 from fncssl.data.metadata import write_metadata_txt
+from fncssl.data.progress import progress
 from fncssl.data.reference_stats import REAL_COUNTS
 from fncssl.data.synth_render import render_image
 from fncssl.data.synth_style import STYLES
@@ -171,12 +172,13 @@ def write_synthetic_archive(
     out.mkdir(parents=True, exist_ok=True)
     n_workers = workers or min(len(plan), os.cpu_count() or 1)
     jobs = [(out, item) for item in plan]
+    desc = "synth: images"
     if n_workers > 1:
         with mp.get_context("fork").Pool(n_workers) as pool:
-            list(pool.imap_unordered(_worker, jobs, chunksize=4))
+            results = pool.imap_unordered(_worker, jobs, chunksize=4)
+            list(progress(results, total=len(jobs), desc=desc))
     else:
-        for job in jobs:
-            _worker(job)
+        list(progress(map(_worker, jobs), total=len(jobs), desc=desc))
     archive = open_archive(out)
     convert_archive(archive, [f for f in FORMATS if f != "masks"])
     _write_spreadsheet(out, plan)

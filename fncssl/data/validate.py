@@ -18,6 +18,7 @@ from fncssl.data.formats import FORMATS, format_path, read_partition
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.layout import LABELLED_PARTITIONS, Archive
 from fncssl.data.objects import iou_matrix, label_objects, label_overlap, polygons_to_labels
+from fncssl.data.progress import progress
 from fncssl.data.rle import decode_rle, encode_mask
 from fncssl.errors import DataError
 
@@ -75,7 +76,7 @@ def validate_archive(
     """Check images, masks and every annotation format present; never raises on bad files."""
     report = ValidationReport(problems=list(archive.problems))
     masks: dict[str, dict] = {}  # RLE of each readable mask
-    for rec in archive.records:
+    for rec in progress(archive.records, total=len(archive.records), desc="validate: images"):
         report.images_checked += 1
         try:
             image = read_image(rec.image)
