@@ -52,7 +52,8 @@ def _cmd_stats(a: argparse.Namespace) -> int:
     from fncssl.data.layout import open_archive
     from fncssl.data.stats import to_markdown, write_stats
 
-    out = Path(a.out) if a.out else Path(a.root) / "stats"
+    root = Path(a.root).resolve()
+    out = Path(a.out) if a.out else root.parent / f"{root.name}-stats"  # beside, not inside
     table = write_stats(open_archive(a.root), out, a.um_per_px, a.binarise)
     print(to_markdown(table, a.um_per_px))
     print(f"written: {out / 'stats.csv'}, {out / 'stats.md'}, {out / 'stats_histograms.png'}")
@@ -65,7 +66,9 @@ def _cmd_score(a: argparse.Namespace) -> int:
 
     cfg = ScoreConfig(a.protocol, a.iou_threshold, a.distance_threshold)
     results = score_folders(Path(a.gt), Path(a.pred), cfg, binarise=a.binarise)
-    json_path, csv_path = write_results(results, Path(a.out))
+    pred = Path(a.pred).resolve()
+    out = Path(a.out) if a.out else pred.parent / f"{pred.name}-scores.json"  # beside --pred
+    json_path, csv_path = write_results(results, out)
     print(table2_markdown({f"{Path(a.pred).name} ({a.protocol})": results}))
     px = results["pixel"]
     print(f"{len(results['images'])} images; pixel Dice {px['dice']:.3f}, IoU {px['iou']:.3f}")
@@ -155,43 +158,54 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="write a synthetic FNC v2 archive")
-    s.add_argument("out")
+    s.add_argument("out", help="output folder (absent or empty)")
     s.add_argument("--collections", default="", help="comma list of green,yellow,red (default all)")
     s.add_argument("--labelled", type=int, default=None, help="labelled images per collection")
     s.add_argument("--unlabelled", type=int, default=None, help="unlabelled images per collection")
     s.add_argument("--size", default="", help="WIDTHxHEIGHT (default 1600x1200)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed of the generator")
     s.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     s.set_defaults(func=_cmd_synth)
 
     s = sub.add_parser("validate", help="check an archive; exit 1 listing problems")
-    s.add_argument("root")
+    s.add_argument("root", help="archive root (holds green/, yellow/, red/ or all_images/)")
     s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.set_defaults(func=_cmd_validate)
 
     s = sub.add_parser("convert", help="convert annotations between formats")
-    s.add_argument("root")
+    s.add_argument("root", help="archive root")
     s.add_argument("--to", required=True, help="masks,rle,coco,coco-standard,voc,via")
-    s.add_argument("--from", dest="from_format", default="masks")
+    s.add_argument("--from", dest="from_format", default="masks", help="source format")
     s.add_argument("--out", default="", help="output root (default: in place)")
-    s.add_argument("--binarise", action="store_true")
+    s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.set_defaults(func=_cmd_convert)
 
     s = sub.add_parser("stats", help="the paper's Table 1 for an archive")
-    s.add_argument("root")
-    s.add_argument("--um-per-px", type=float, default=0.3)
-    s.add_argument("--out", default="")
+    s.add_argument("root", help="archive root")
+    s.add_argument("--um-per-px", type=float, default=0.3, help="pixel size in micrometres")
+    s.add_argument("--out", default="", help="output folder (default: ROOT-stats beside ROOT)")
     s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.set_defaults(func=_cmd_stats)
 
     s = sub.add_parser("score", help="score predicted mask folders against true masks")
     s.add_argument("--gt", required=True, help="folder of true masks (0/255 PNG)")
     s.add_argument("--pred", required=True, help="folder of predicted masks or instance labels")
-    s.add_argument("--protocol", choices=["paper", "strict"], default="paper")
-    s.add_argument("--iou-threshold", type=float, default=0.5)
-    s.add_argument("--distance-threshold", type=float, default=40.0)
+    s.add_argument(
+        "--protocol",
+        choices=["paper", "strict"],
+        default="paper",
+        help="paper: the FNC definition; strict: one-to-one matching",
+    )
+    s.add_argument("--iou-threshold", type=float, default=0.5, help="segmentation match IoU")
+    s.add_argument(
+        "--distance-threshold", type=float, default=40.0, help="detection match distance (px)"
+    )
     s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
-    s.add_argument("--out", default="scores.json", help="JSON output; a .csv goes beside it")
+    s.add_argument(
+        "--out",
+        default="",
+        help="JSON output, a .csv goes beside it (default: PRED-scores.json beside --pred)",
+    )
     s.set_defaults(func=_cmd_score)
 
     s = sub.add_parser("pretrain", help="self-supervised pretraining -> encoder.pt")
@@ -210,29 +224,48 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint", help="run dir, Lightning .ckpt or published model.pth")
     s.add_argument("--data", default="", help="archive root (default: the run's own)")
     s.add_argument("--collection", default="", help="comma list (default: the run's own)")
-    s.add_argument("--split", default="test", choices=["test", "trainval"])
-    s.add_argument("--protocol", default="", choices=["", "paper", "strict"])
-    s.add_argument("--out", default="")
+    s.add_argument(
+        "--split", default="test", choices=["test", "trainval"], help="archive split to score"
+    )
+    s.add_argument(
+        "--protocol",
+        default="",
+        choices=["", "paper", "strict"],
+        help="protocol to print (default: both; both are always written)",
+    )
+    s.add_argument("--out", default="", help="output folder (default: RUN/eval-SPLIT)")
     _add_eval_overrides(s)
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("predict", help="masks, counts, overlays and COCO results for images")
-    s.add_argument("checkpoint")
+    s.add_argument("checkpoint", help="run dir, Lightning .ckpt or published model.pth")
     s.add_argument("inputs", nargs="+", help="image files or folders")
-    s.add_argument("--out", required=True)
-    s.add_argument("--device", default="cpu")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     _add_eval_overrides(s)
     s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")
-    s.add_argument("--out", default="demo-output")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", default="demo-output", help="output folder")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
     s.set_defaults(func=_cmd_demo)
     return p
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv``; for training commands, ``key=value`` overrides may also follow options
+    (``finetune CFG --resume trainer.max_epochs=5``)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "overrides") and not any(e.startswith("-") for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return int(args.func(args))
     except FNCError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -46,5 +47,16 @@ def default_archive_root(
 
 
 def data_root(root: str) -> Path:
-    """The configured archive, or the cached synthetic default when ``root`` is empty."""
-    return Path(root) if root else default_archive_root()
+    """The configured archive, or the cached synthetic default when ``root`` is empty (then
+    said loudly on stderr, so nobody mistakes a synthetic run for a real one)."""
+    if root:
+        return Path(root)
+    path = default_archive_root()
+    bar = "!" * 78
+    print(
+        f"{bar}\n!! data.root is empty: using the SYNTHETIC archive at {path}\n"
+        f"!! (set data.root=/path/to/fnc for the real FNC data)\n{bar}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return path

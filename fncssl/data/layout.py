@@ -23,6 +23,10 @@ PARTITIONS = (*LABELLED_PARTITIONS, "unlabelled")
 V1_PARTITION = "all"
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
+# Folders this project may have written at an archive root (older ``stats`` defaults, runs):
+# indexing ignores them rather than reporting an unknown collection.
+OWN_OUTPUT_DIRS = ("stats", "runs", "predictions", "converted")
+
 GT_DIRS = {
     "masks": "masks",
     "rle": "rle",
@@ -173,7 +177,7 @@ def open_archive(root: str | Path) -> Archive:
                 if extra not in PARTITIONS:
                     problems.append(f"unknown partition folder ignored: {cdir / extra}")
         for extra in sorted(p.name for p in root.iterdir() if p.is_dir()):
-            if extra not in COLLECTIONS and not extra.startswith("."):
+            if extra not in (*COLLECTIONS, *OWN_OUTPUT_DIRS) and not extra.startswith("."):
                 problems.append(f"unknown collection folder ignored: {root / extra}")
     if not records:
         raise DataError(

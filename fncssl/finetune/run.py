@@ -36,8 +36,15 @@ from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
 
 
 def default_run_name(cfg: FinetuneConfig) -> str:
+    """``finetune-<arch>-<collections>-<init>-f<fraction>-s<seed>``; an ``ssl:``/``checkpoint:``
+    init names its source run (the folder above ``checkpoints/``) or file stem."""
     cols = "-".join(cfg.data.collections)
-    init = cfg.model.init.split(":", 1)[0]
+    kind, _, path = cfg.model.init.partition(":")
+    init = kind
+    if path:
+        p = Path(path)
+        source = p.parent.parent.name if p.parent.name == "checkpoints" else p.name
+        init = f"{kind}-{source or p.stem}"
     return f"finetune-{cfg.model.arch}-{cols}-{init}-f{cfg.data.label_fraction:g}-s{cfg.seed}"
 
 

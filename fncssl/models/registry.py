@@ -62,10 +62,43 @@ def build_model(
     return model
 
 
+def require_pretrained(encoder: str, weights: str) -> None:
+    """Make sure timm's pretrained weights for ``encoder`` are in the local Hugging Face cache,
+    downloading them once if not; one clear :class:`ConfigError` when that is impossible."""
+    import huggingface_hub
+    import timm
+
+    key = f"model.encoder_weights={weights}"
+    try:
+        cfg = timm.models.get_pretrained_cfg(encoder)
+    except (RuntimeError, ValueError, KeyError):
+        cfg = None
+    hub_id = getattr(cfg, "hf_hub_id", None)
+    if not hub_id:
+        raise ConfigError(f"{key}: timm has no downloadable pretrained weights for {encoder!r}")
+    files = ("model.safetensors", "pytorch_model.bin")
+    if any(isinstance(huggingface_hub.try_to_load_from_cache(hub_id, f), str) for f in files):
+        return
+    reason = ""
+    for f in files:
+        try:
+            huggingface_hub.hf_hub_download(hub_id, f, etag_timeout=10)
+            return
+        except Exception as exc:  # offline, proxy, missing file: all mean "not available"
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    raise ConfigError(
+        f"{key}: the weights of {encoder!r} ({hub_id}) are not in the local cache "
+        f"(HF_HOME, default ~/.cache/huggingface) and could not be downloaded ({reason}). "
+        "Fetch them once on a machine with network access, or leave model.encoder_weights empty"
+    )
+
+
 def _build(arch: str, n_features_start: int, encoder: str, encoder_weights: str) -> nn.Module:
     if arch == "cresunet":
         return CResUnet(n_features_start)
     if arch == "smp-unet":
+        if encoder_weights:
+            require_pretrained(encoder, encoder_weights)
         try:
             return SmpUnet(encoder, encoder_weights)
         except (KeyError, RuntimeError, ValueError) as exc:
