@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except FNCError as exc:
         print(f"fncssl {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

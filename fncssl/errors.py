@@ -14,3 +14,9 @@ class ConfigError(FNCError):
 
 class DataError(FNCError):
     """An archive, image, mask or annotation file is missing, corrupt or inconsistent."""
+
+
+class RunInterrupted(FNCError):
+    """A training run was stopped by a signal before it finished (exit status 128 + SIGTERM)."""
+
+    exit_code = 143

@@ -8,12 +8,20 @@ from typing import Any
 
 import pytorch_lightning as pl
 import yaml
+from lightning_fabric.plugins.environments import SLURMEnvironment
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fncssl.config import ExperimentConfig, to_dict
 from fncssl.data.atomic import write_text
-from fncssl.errors import FNCError
+from fncssl.errors import FNCError, RunInterrupted
 from fncssl.provenance import provenance
+
+
+def slurm_requeued(run_dir: Path) -> bool:
+    """A SLURM job requeued by Lightning: its ``hpc_ckpt_*.ckpt`` is in the run directory and
+    Lightning restores it itself (``fit(ckpt_path=None)``), so no ``--resume`` is needed."""
+    return SLURMEnvironment.detect() and any(run_dir.glob("hpc_ckpt_*.ckpt"))
 
 
 def last_checkpoint(run_dir: Path, resume: bool) -> Path:
@@ -21,7 +29,7 @@ def last_checkpoint(run_dir: Path, resume: bool) -> Path:
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         raise FNCError(f"--resume: no {last} to continue from")
-    if not resume and last.exists():
+    if not resume and last.exists() and not slurm_requeued(run_dir):
         raise FNCError(
             f"run {run_dir} already has checkpoints; pass --resume to continue it or "
             "choose another run.name"
@@ -35,6 +43,26 @@ def write_run_config(run_dir: Path, cfg: ExperimentConfig, resume: bool, **extra
     tree = {**to_dict(cfg), **extra, "provenance": provenance()}
     name = "config.resume.yaml" if resume else "config.yaml"
     write_text(run_dir / name, yaml.safe_dump(tree, sort_keys=False))
+
+
+def fit_or_explain(
+    trainer: pl.Trainer,
+    module: pl.LightningModule,
+    datamodule: pl.LightningDataModule | None,
+    ckpt_path: str | None,
+    run_dir: Path,
+) -> None:
+    """``trainer.fit``; a SIGTERM (Lightning stops and raises SIGTERMException, a SystemExit
+    with status 0) becomes :class:`RunInterrupted`, so schedulers see a failure, with the
+    way to resume. Under SLURM auto-requeue Lightning has already requeued the job."""
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException:
+        raise RunInterrupted(
+            f"stopped by SIGTERM at epoch {trainer.current_epoch}, step {trainer.global_step}; "
+            f"{run_dir / 'checkpoints' / 'last.ckpt'} holds the last finished epoch. Continue "
+            "with the same command plus --resume"
+        ) from None
 
 
 def build_trainer(

@@ -32,7 +32,7 @@ from fncssl.finetune.splits import Split, make_split, write_split
 from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.init import initialise
 from fncssl.models.registry import model_from_config, size_multiple
-from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
+from fncssl.rundir import build_trainer, fit_or_explain, last_checkpoint, write_run_config
 
 
 def default_run_name(cfg: FinetuneConfig) -> str:
@@ -166,7 +166,7 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
             cfg.optim.lr = module.lr = float(found.suggestion())
         print(f"[finetune] LR finder: using lr = {module.lr:.2e}")
         write_run_config(run_dir, cfg, resume, data_root_resolved=str(root), init_note=init_note)
-    trainer.fit(module, datamodule=data, ckpt_path=str(last) if resume else None)
+    fit_or_explain(trainer, module, data, str(last) if resume else None, run_dir)
     module.model = model  # the uncompiled network shares the compiled one's weights
     if not trainer.is_global_zero:
         return run_dir  # under DDP, rank 0 alone evaluates and writes the results

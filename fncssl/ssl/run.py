@@ -23,7 +23,7 @@ from fncssl.data.imageio import image_size
 from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
 from fncssl.models.registry import model_from_config, size_multiple
-from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
+from fncssl.rundir import build_trainer, fit_or_explain, last_checkpoint, write_run_config
 from fncssl.ssl.config import PretrainConfig
 from fncssl.ssl.data import assert_no_test, pretraining_records
 from fncssl.ssl.methods import method_class
@@ -162,9 +162,8 @@ def run_pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     trainer = build_trainer(
         cfg, run_dir, callbacks, cfg.log_every_n_steps, sync_batchnorm=cfg.ssl.sync_batchnorm
     )
-    trainer.fit(
-        module, datamodule=UnlabelledData(dataset, cfg), ckpt_path=str(last) if resume else None
-    )
+    data = UnlabelledData(dataset, cfg)
+    fit_or_explain(trainer, module, data, str(last) if resume else None, run_dir)
     if trainer.is_global_zero:
         export_encoder(
             run_dir / "checkpoints" / "encoder.pt", module.encoder, cfg, trainer.global_step
