@@ -32,13 +32,6 @@ def scalar(run: Path, tag: str) -> list[float]:
     return [e.value for e in acc.Scalars(tag)]
 
 
-@pytest.fixture(scope="module")
-def trained_run(synth_root, tmp_path_factory):
-    runs = tmp_path_factory.mktemp("runs")
-    assert finetune(synth_root, runs) == 0
-    return runs / "r"
-
-
 def test_run_directory_contents(trained_run, synth_root):
     run = trained_run
     for name in (

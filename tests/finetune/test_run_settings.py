@@ -1,0 +1,40 @@
+"""evaluate/predict use the run's own evaluation settings (issue 11, point 4)."""
+
+import json
+import os
+import stat
+
+import pytest
+import yaml
+
+from fncssl.cli import main
+from fncssl.finetune.evaluate_checkpoint import eval_settings
+
+
+def test_settings_come_from_the_run_and_flags_override():
+    saved = {"eval": {"tile": 256, "overlap": 32, "postprocess": {"min_size": 20}}}
+    tiles, post = eval_settings(saved, "cresunet")
+    assert (tiles.tile, tiles.overlap, post.min_size, post.threshold) == (256, 32, 20, 0.5)
+    tiles, post = eval_settings(saved, "cresunet", 128, 16, ["threshold=0.7", "watershed=false"])
+    assert (tiles.tile, tiles.overlap, post.min_size) == (128, 16, 20)
+    assert post.threshold == 0.7 and post.watershed is False
+    with pytest.raises(Exception, match="eval.postprocess.threshold"):
+        eval_settings(saved, "cresunet", postprocess=["threshold=2"])
+
+
+def test_evaluate_reproduces_the_runs_table(trained_run, tmp_path):
+    run_post = yaml.safe_load((trained_run / "config.yaml").read_text())["eval"]["postprocess"]
+    assert main(["evaluate", str(trained_run), "--out", str(tmp_path / "e")]) == 0
+    saved = json.loads((trained_run / "metrics.json").read_text())
+    again = json.loads((tmp_path / "e" / "metrics_paper.json").read_text())
+    for task in ("segmentation", "detection", "counting", "pixel"):
+        assert again[task] == saved["paper"][task], task
+    assert run_post["min_size"] == 50  # the smoke config's own value, not the paper's 200
+
+
+def test_run_files_follow_the_umask(trained_run):
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("metrics.json", "config.yaml", "split.json", "checkpoints/best.ckpt"):
+        mode = stat.S_IMODE((trained_run / name).stat().st_mode)
+        assert mode == 0o666 & ~mask, (name, oct(mode))
