@@ -19,12 +19,18 @@ from fncssl.ssl.config import ProbeConfig
 
 
 class PixelProbe:
-    def __init__(self, records: list[ImageRecord], cfg: ProbeConfig, seed: int) -> None:
+    def __init__(
+        self, records: list[ImageRecord], cfg: ProbeConfig, seed: int, binarise: bool = False
+    ) -> None:
         half = max(len(records) // 2, 1)
         fit, score = records[:half], records[half:] or records[:half]
         self.cfg = cfg
-        self.fit_set = LabelledCrops(fit, cfg.crop_size, cfg.crops, 0.7, seed + 101)
-        self.score_set = LabelledCrops(score, cfg.crop_size, cfg.crops, 0.7, seed + 202)
+        self.fit_set = LabelledCrops(
+            fit, cfg.crop_size, cfg.crops, 0.7, seed + 101, binarise=binarise
+        )
+        self.score_set = LabelledCrops(
+            score, cfg.crop_size, cfg.crops, 0.7, seed + 202, binarise=binarise
+        )
 
     @staticmethod
     def _batch(ds: LabelledCrops) -> tuple[torch.Tensor, torch.Tensor]:

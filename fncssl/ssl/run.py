@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from fncssl.config import to_dict
 from fncssl.data.atomic import atomic_open, write_json
+from fncssl.data.check import check_pairs
 from fncssl.data.datasets import EpochSampler, UnlabelledCrops
 from fncssl.data.default_archive import data_root
 from fncssl.data.imageio import image_size
@@ -121,6 +122,7 @@ def run_pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     probe_records = [r for r in archive.select(cfg.data.collections, ["trainval"]) if r.mask]
     probe_records = probe_records[: cfg.probe.images]
     assert_no_test(probe_records, archive.select(None, ["test"]))
+    check_pairs(probe_records, cfg.data.binarise, what="the probe's labelled images")
     run_dir = Path(cfg.run.dir) / (
         cfg.run.name
         or f"pretrain-{cfg.ssl.method}-{cfg.model.arch}"
@@ -131,7 +133,7 @@ def run_pretrain(cfg: PretrainConfig, resume: bool = False) -> Path:
     model = model_from_config(cfg.model)
     encoder = model.encoder
     probe = (
-        PixelProbe(probe_records, cfg.probe, cfg.seed)
+        PixelProbe(probe_records, cfg.probe, cfg.seed, cfg.data.binarise)
         if (cfg.probe.enabled and len(probe_records) >= 2)
         else None
     )
