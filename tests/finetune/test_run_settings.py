@@ -4,6 +4,7 @@ import json
 import os
 import stat
 
+import numpy as np
 import pytest
 import yaml
 
@@ -38,3 +39,33 @@ def test_run_files_follow_the_umask(trained_run):
     for name in ("metrics.json", "config.yaml", "split.json", "checkpoints/best.ckpt"):
         mode = stat.S_IMODE((trained_run / name).stat().st_mode)
         assert mode == 0o666 & ~mask, (name, oct(mode))
+
+
+def test_evaluate_and_predict_pass_the_runs_settings_on(trained_run, tmp_path, monkeypatch):
+    import fncssl.finetune.evaluate_checkpoint as ec
+    import fncssl.finetune.predict as pr
+
+    seen = []
+
+    def fake_map(model, image, tiles, device=None):
+        seen.append((tiles.tile, tiles.overlap))
+        return image[..., 0] * 0.0
+
+    def fake_records(predict, records, out_dir, post, **kwargs):
+        predict(np.zeros((8, 8, 3), np.uint8))
+        seen.append(post.min_size)
+        return {}
+
+    monkeypatch.setattr(ec, "probability_map", fake_map)
+    monkeypatch.setattr(ec, "evaluate_records", fake_records)
+    ec.evaluate_checkpoint(str(trained_run))
+    assert seen == [(256, 32), 50]  # configs/smoke/finetune.yaml, not 512/64/200
+    ec.evaluate_checkpoint(str(trained_run), tile=128, postprocess=["min_size=7"])
+    assert seen[2:] == [(128, 32), 7]
+    monkeypatch.setattr(pr, "probability_map", fake_map)
+    image = tmp_path / "x.png"
+    from PIL import Image
+
+    Image.new("RGB", (16, 16)).save(image)
+    pr.predict_images(str(trained_run / "checkpoints" / "best.ckpt"), [str(image)], tmp_path / "p")
+    assert seen[-1] == (256, 32)  # a Lightning checkpoint carries the settings too
