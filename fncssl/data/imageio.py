@@ -71,7 +71,7 @@ def read_mask(path: str | Path, binarise: bool = False) -> np.ndarray:
     shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
     raise DataError(
         f"{path}: mask is not binary: values {{{shown}}} (expected 0 and 255); "
-        "pass --binarise to threshold at 127"
+        "pass --binarise (training commands: data.binarise=true) to threshold at 127"
     )
 
 
