@@ -103,7 +103,18 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     from fncssl.finetune.evaluate_checkpoint import evaluate_checkpoint
 
     cols = [c.strip() for c in a.collection.split(",")] if a.collection else None
-    out, results = evaluate_checkpoint(a.checkpoint, a.data, cols, a.split, a.out)
+    out, results = evaluate_checkpoint(
+        a.checkpoint,
+        a.data,
+        cols,
+        a.split,
+        a.out,
+        a.tile,
+        a.overlap,
+        a.device,
+        a.image_batch,
+        a.workers,
+    )
     protocols = [a.protocol] if a.protocol else list(results)
     print(table2_markdown({p: results[p] for p in protocols}))
     print(f"written to {out}")
@@ -114,10 +125,27 @@ def _cmd_predict(a: argparse.Namespace) -> int:
     from fncssl.finetune.predict import predict_images
 
     counts = predict_images(
-        a.checkpoint, a.inputs, Path(a.out), tile=a.tile, overlap=a.overlap, device=a.device
+        a.checkpoint,
+        a.inputs,
+        Path(a.out),
+        tile=a.tile,
+        overlap=a.overlap,
+        device=a.device,
+        image_batch=a.image_batch,
+        workers=a.workers,
     )
     print(f"{len(counts)} image(s) written to {a.out}")
     return 0
+
+
+def _speed_args(s: argparse.ArgumentParser) -> None:
+    """Inference speed switches shared by evaluate and predict (results do not change)."""
+    s.add_argument(
+        "--image-batch", type=int, default=1, help="images whose tiles share forward passes"
+    )
+    s.add_argument(
+        "--workers", type=int, default=0, help="post-processing processes (0: in this one)"
+    )
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
@@ -188,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="test", choices=["test", "trainval"])
     s.add_argument("--protocol", default="", choices=["", "paper", "strict"])
     s.add_argument("--out", default="")
+    s.add_argument("--tile", type=int, default=512)
+    s.add_argument("--overlap", type=int, default=64)
+    s.add_argument("--device", default="cpu")
+    _speed_args(s)
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("predict", help="masks, counts, overlays and COCO results for images")
@@ -197,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tile", type=int, default=512)
     s.add_argument("--overlap", type=int, default=64)
     s.add_argument("--device", default="cpu")
+    _speed_args(s)
     s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")

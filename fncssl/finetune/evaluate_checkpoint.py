@@ -15,7 +15,7 @@ from fncssl.errors import FNCError
 from fncssl.evaluation.evaluate import evaluate_records
 from fncssl.evaluation.postprocess import PostprocessConfig
 from fncssl.finetune.run import data_root
-from fncssl.models.inference import load_model, probability_map, tile_config
+from fncssl.models.inference import load_model, probability_map, probability_maps, tile_config
 
 
 def evaluate_checkpoint(
@@ -26,8 +26,13 @@ def evaluate_checkpoint(
     out: str = "",
     tile: int = 512,
     overlap: int = 64,
+    device: str = "cpu",
+    image_batch: int = 1,
+    workers: int = 0,
 ) -> tuple[Path, dict]:
-    """(output folder, results per protocol)."""
+    """(output folder, results per protocol). ``device``, ``image_batch`` (images per batched
+    forward; ``tile=0``: whole images) and ``workers`` (post-processing processes) change
+    only the speed."""
     run_cfg: dict = {}
     spec_path = Path(spec)
     if spec_path.is_dir() and (spec_path / "config.yaml").is_file():
@@ -40,6 +45,7 @@ def evaluate_checkpoint(
     if not records:
         raise FNCError(f"no labelled {split} images for {cols or 'any collection'} in {root}")
     model, arch = load_model(spec)
+    model.to(device)
     tiles = tile_config(arch, tile, overlap)
     out_dir = (
         Path(out)
@@ -47,6 +53,12 @@ def evaluate_checkpoint(
         else (spec_path if spec_path.is_dir() else spec_path.parent) / (f"eval-{split}")
     )
     results = evaluate_records(
-        lambda im: probability_map(model, im, tiles), records, out_dir, PostprocessConfig()
+        lambda im: probability_map(model, im, tiles, device),
+        records,
+        out_dir,
+        PostprocessConfig(),
+        predict_many=lambda ims: probability_maps(model, ims, tiles, device),
+        image_batch=image_batch,
+        workers=workers,
     )
     return out_dir, results
