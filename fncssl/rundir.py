@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 import yaml
 from pytorch_lightning.loggers import TensorBoardLogger
 
@@ -47,6 +48,8 @@ def build_trainer(
     """A Trainer logging to ``<run_dir>/tb``. Data loaders shard by rank themselves
     (EpochSampler), so Lightning's distributed sampler is off."""
     t = cfg.trainer
+    if torch.cuda.is_available() and t.accelerator != "cpu":
+        torch.set_float32_matmul_precision("high")  # TF32 matmuls/convs for fp32 on CUDA
     return pl.Trainer(
         default_root_dir=run_dir,
         max_epochs=t.max_epochs,

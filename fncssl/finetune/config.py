@@ -46,16 +46,22 @@ class EvalConfig:
     max_images: int = 8
     tile: int = 512
     overlap: int = 64
+    image_batch: int = 4  # images whose tiles share forward passes (same results, faster)
+    workers: int = 0  # post-processing processes beside the model (0: in the training process)
     postprocess: PostprocessConfig = dataclasses.field(default_factory=PostprocessConfig)
 
 
 @dataclasses.dataclass
 class SpeedConfig:
-    """GPU switches; all harmless on CPU (channels_last and pinning only act on CUDA)."""
+    """GPU switches; all harmless on CPU (channels_last and pinning only act on CUDA).
+
+    ``device_crops``: cut training/validation crops on the model's device from decoded images
+    kept there (see fncssl.finetune.device_crops); the same crops, so the same results."""
 
     channels_last: bool = True
     compile: bool = False
     pin_memory: bool = True
+    device_crops: bool = False
 
 
 @dataclasses.dataclass

@@ -32,11 +32,22 @@ class SegmentationData(pl.LightningDataModule):
         super().__init__()
         d = cfg.data
         self.cfg = cfg
+        pixels = not cfg.speed.device_crops
         self.train_set = LabelledCrops(
-            split.train, d.crop_size, d.samples_per_epoch, d.foreground_bias, cfg.seed
+            split.train,
+            d.crop_size,
+            d.samples_per_epoch,
+            d.foreground_bias,
+            cfg.seed,
+            pixels=pixels,
         )
         self.val_set = LabelledCrops(
-            split.val, d.crop_size, d.val_samples, d.foreground_bias, cfg.seed + 10_000
+            split.val,
+            d.crop_size,
+            d.val_samples,
+            d.foreground_bias,
+            cfg.seed + 10_000,
+            pixels=pixels,
         )
 
     def _loader(self, dataset: LabelledCrops) -> DataLoader:
@@ -66,8 +77,11 @@ class SegmentationData(pl.LightningDataModule):
 
 
 def _collate(items: list[dict]) -> dict:
-    return {
-        "image": torch.stack([i["image"] for i in items]),
-        "mask": torch.stack([i["mask"] for i in items]),
-        "key": [i["key"] for i in items],
-    }
+    """Stack pixels when the items carry them; keys (and crop origins) stay lists."""
+    out: dict = {"key": [i["key"] for i in items]}
+    if "image" in items[0]:
+        out["image"] = torch.stack([i["image"] for i in items])
+        out["mask"] = torch.stack([i["mask"] for i in items])
+    else:
+        out["origin"] = [i["origin"] for i in items]
+    return out

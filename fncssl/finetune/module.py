@@ -20,11 +20,17 @@ from fncssl.config import to_dict
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.layout import ImageRecord
 from fncssl.errors import FNCError
-from fncssl.evaluation.postprocess import probability_to_instances
+from fncssl.evaluation.parallel import InstancePipeline
 from fncssl.evaluation.scoring import score_images
 from fncssl.finetune.config import FinetuneConfig
+from fncssl.finetune.device_crops import DeviceImageBank
 from fncssl.finetune.losses import build_loss
-from fncssl.models.inference import probability_map, tile_config, to_model_input
+from fncssl.models.inference import (
+    probability_map,
+    probability_maps,
+    tile_config,
+    to_model_input,
+)
 
 
 class SegmentationModule(pl.LightningModule):
@@ -49,6 +55,12 @@ class SegmentationModule(pl.LightningModule):
         self.val_records = list(val_records)
         self._val_sums = torch.zeros(3)
         self._grid_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.bank: DeviceImageBank | None = None  # set when speed.device_crops is on
+
+    def _pixels(self, batch: dict) -> dict:
+        if self.bank is None:
+            return batch
+        return self.bank.materialise(batch, self.cfg.data.crop_size, self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cfg.speed.channels_last and x.is_cuda:
@@ -56,6 +68,7 @@ class SegmentationModule(pl.LightningModule):
         return self.model(x)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        batch = self._pixels(batch)
         image, mask = self.augment(to_model_input(batch["image"]), batch["mask"].float())
         logits = self(image)
         loss = self.loss_fn(logits, mask)
@@ -78,6 +91,7 @@ class SegmentationModule(pl.LightningModule):
         self._val_sums = torch.zeros(3)
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        batch = self._pixels(batch)
         image, mask = to_model_input(batch["image"]), batch["mask"].float()
         logits = self(image)
         self.log(
@@ -128,18 +142,28 @@ class SegmentationModule(pl.LightningModule):
         tiles = tile_config(self.cfg.model.arch, self.cfg.eval.tile, self.cfg.eval.overlap)
         return probability_map(self.model, image, tiles, self.device)
 
+    def predict_probabilities(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """p(cell) maps of several images; same-size images share forward passes."""
+        tiles = tile_config(self.cfg.model.arch, self.cfg.eval.tile, self.cfg.eval.overlap)
+        return probability_maps(self.model, images, tiles, self.device)
+
     def full_image_scores(self) -> dict:
-        """Object scores on up to ``eval.max_images`` full validation images."""
+        """Object scores on up to ``eval.max_images`` full validation images.
+
+        ``eval.image_batch`` images go through the model together and ``eval.workers``
+        processes post-process them meanwhile; neither changes the scores."""
+        e = self.cfg.eval
+        records = self.val_records[: e.max_images]
         items = []
-        for rec in self.val_records[: self.cfg.eval.max_images]:
-            prob = self.predict_probability(read_image(rec.image))
-            items.append(
-                (
-                    rec.name,
-                    read_mask(rec.mask),
-                    probability_to_instances(prob, self.cfg.eval.postprocess),
-                )
-            )
+        with InstancePipeline(e.postprocess, e.workers) as pipeline:
+            for start in range(0, len(records), max(e.image_batch, 1)):
+                chunk = records[start : start + max(e.image_batch, 1)]
+                probs = self.predict_probabilities([read_image(r.image) for r in chunk])
+                for rec, prob in zip(chunk, probs, strict=True):
+                    for r, _, labels in pipeline.submit(rec, prob):
+                        items.append((r.name, read_mask(r.mask), labels))
+            for r, _, labels in pipeline.results():
+                items.append((r.name, read_mask(r.mask), labels))
         return score_images(items)
 
     def configure_optimizers(self):
