@@ -31,13 +31,15 @@ def run_rate(
     device: str = "cpu",
     precision: str = "32-true",
     repeats: int = 1,
+    profile: bool = False,
 ) -> dict:
     """Run the command ``repeats`` times; median items/s and wall time over the repeats.
 
     ``items_per_s``: (last logged step - first) * batch / (their wall-time difference), i.e.
     steady state after the first step (which pays start-up, compilation and warm-up), with
-    everything between steps (validation, full-image evaluation, checkpoints) included."""
-    rates, walls, steps = [], [], 0
+    everything between steps (validation, full-image evaluation, checkpoints) included.
+    ``profile`` adds Lightning's SimpleProfiler to the first run; its report is "profile"."""
+    rates, walls, steps, report = [], [], 0, ""
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             args = [
@@ -53,6 +55,8 @@ def run_rate(
                 f"trainer.precision={precision}",
                 "log_every_n_steps=1",
             ]
+            if profile and not rates:
+                args.append("trainer.profiler=simple")
             t0 = time.perf_counter()
             r = subprocess.run(args, capture_output=True, text=True, env=dict(os.environ))
             walls.append(time.perf_counter() - t0)
@@ -64,11 +68,14 @@ def run_rate(
             steps = len(events)
             first, last = events[0], events[-1]
             rates.append((last.step - first.step) * batch / (last.wall_time - first.wall_time))
+            if "Profiler Report" in r.stdout and not report:
+                report = r.stdout[r.stdout.index("Profiler Report") :]
     return {
         "items_per_s": statistics.median(rates),
         "wall_s": statistics.median(walls),
         "steps": steps,
         "all_rates": rates,
+        "profile": report,
     }
 
 
@@ -81,8 +88,13 @@ def main() -> None:
     ap.add_argument("--precision", default="32-true")
     ap.add_argument("--batch", type=int, required=True, help="data.batch_size of the run")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--profile", action="store_true", help="print Lightning's SimpleProfiler")
     a = ap.parse_args()
-    res = run_rate(a.command, a.config, a.overrides, a.batch, a.device, a.precision, a.repeats)
+    res = run_rate(
+        a.command, a.config, a.overrides, a.batch, a.device, a.precision, a.repeats, a.profile
+    )
+    if res["profile"]:
+        print("\n".join(res["profile"].splitlines()[:40]))
     unit = "crops/s" if a.command == "finetune" else "view pairs/s"
     print(
         f"{a.command} end to end ({a.device}, {a.precision}, batch {a.batch}): "

@@ -59,6 +59,7 @@ def build_trainer(
         precision=t.precision,
         num_nodes=t.num_nodes,
         strategy=t.strategy,
+        profiler=t.profiler or None,
         callbacks=callbacks,
         logger=TensorBoardLogger(str(run_dir), name="tb", version="", default_hp_metric=False),
         log_every_n_steps=log_every_n_steps,
