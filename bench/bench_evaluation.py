@@ -5,8 +5,13 @@
    checking both give identical TP/FP/FN.
 2. Tiled inference of one 1600x1200 image vs one whole-image forward pass of the c-ResUnet
    (target <= 1.3x the time), with peak memory of each (run in separate processes).
+3. ``--predict CHECKPOINT``: images/s of real ``fncssl predict`` runs over a folder of images
+   (``--images DIR``, default: synthetic 1600x1200 images), one image at a time and serial
+   post-processing (the old path) against batched tiles / whole images and post-processing in
+   worker processes. Each run's outputs are checked to be identical to the first run's.
 
     python -m bench.bench_evaluation [--device cuda]
+    python -m bench.bench_evaluation --predict runs/<finetune run> --device cuda --workers 8
 """
 
 from __future__ import annotations
@@ -129,15 +134,89 @@ def bench_tiling(device: str) -> None:
     )
 
 
+def bench_predict(args: argparse.Namespace) -> None:
+    """Point 3 of the module docstring."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        images = args.images
+        if not images:
+            from fncssl.data.synth import write_synthetic_archive
+
+            root = write_synthetic_archive(Path(tmp) / "a", ["green"], 0, args.n_images, seed=0)
+            images = str(root / "green" / "unlabelled" / "images")
+        n = len(list(Path(images).iterdir()))
+        settings = [("one image at a time, serial post-processing", 1, 0, 512)]
+        settings.append(
+            (
+                f"batched x{args.image_batch}, {args.workers} workers",
+                args.image_batch,
+                args.workers,
+                512,
+            )
+        )
+        if args.device == "cuda":
+            settings.append(
+                (
+                    f"whole images x{args.image_batch}, {args.workers} workers",
+                    args.image_batch,
+                    args.workers,
+                    0,
+                )
+            )
+        first = None
+        for label, batch, workers, tile in settings:
+            out = Path(tmp) / f"out-{batch}-{workers}-{tile}"
+            cmd = [
+                sys.executable,
+                "-m",
+                "fncssl",
+                "predict",
+                args.predict,
+                images,
+                "--out",
+                str(out),
+                "--device",
+                args.device,
+                "--image-batch",
+                str(batch),
+                "--workers",
+                str(workers),
+                "--tile",
+                str(tile),
+            ]
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            counts = (out / "counts.csv").read_text()
+            same = ""
+            if tile and first is not None:  # whole-image maps differ slightly at tile seams
+                same = ", same counts" if counts == first else ", COUNTS DIFFER"
+            first = first or counts
+            print(
+                f"predict ({args.device}, {label}, tile {tile or 'whole'}): {n} images in "
+                f"{wall:.1f} s = {n / wall:.2f} images/s{same}"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--child", default="")
+    ap.add_argument("--predict", default="", help="checkpoint: time fncssl predict runs")
+    ap.add_argument("--images", default="", help="--predict: folder of images")
+    ap.add_argument("--n-images", type=int, default=6, help="--predict: synthetic images")
+    ap.add_argument("--image-batch", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     if args.child:
         _inference_child(args.child, args.device)
         return
     print("machine:", machine())
+    if args.predict:
+        bench_predict(args)
+        return
     bench_matching()
     bench_tiling(args.device)
 
