@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from bench.common import loader_rate, machine
-from bench.e2e import run_rate
+from bench.e2e import add_e2e_args, run_rate
 from fncssl.data.datasets import EpochSampler, LabelledCrops
 from fncssl.data.imageio import read_image
 from fncssl.data.layout import open_archive
@@ -133,12 +133,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--e2e", action="store_true", help="time a real fncssl finetune run")
-    ap.add_argument("--precision", default="32-true", help="e2e: trainer.precision")
-    ap.add_argument("--data", default="", help="e2e: archive root (default: a synthetic one)")
-    ap.add_argument("--repeats", type=int, default=3, help="e2e: runs (median reported)")
-    ap.add_argument("--profile", action="store_true", help="e2e: Lightning SimpleProfiler")
-    ap.add_argument("--set", nargs="*", default=[], help="e2e: extra overrides")
+    add_e2e_args(ap)
     args = ap.parse_args()
     print("machine:", machine())
     if args.e2e:

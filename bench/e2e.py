@@ -79,6 +79,18 @@ def run_rate(
     }
 
 
+def add_e2e_args(ap: argparse.ArgumentParser) -> None:
+    """The switches bench_training and bench_pretrain share for their ``--e2e`` runs."""
+    ap.add_argument("--e2e", action="store_true", help="time real fncssl runs")
+    ap.add_argument(
+        "--precision", default="32-true", help="trainer.precision (bf16-mixed: bf16 autocast)"
+    )
+    ap.add_argument("--data", default="", help="e2e: archive root (default: a synthetic one)")
+    ap.add_argument("--repeats", type=int, default=3, help="e2e: runs (median reported)")
+    ap.add_argument("--profile", action="store_true", help="e2e: Lightning SimpleProfiler")
+    ap.add_argument("--set", nargs="*", default=[], help="e2e: extra overrides")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("command", choices=sorted(LOSS_TAG))
