@@ -9,6 +9,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import yaml
+from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from fncssl.config import ExperimentConfig, to_dict
@@ -60,7 +61,8 @@ def build_trainer(
         num_nodes=t.num_nodes,
         strategy=t.strategy,
         profiler=t.profiler or None,
-        callbacks=callbacks,
+        # the progress bar reads logged values (a GPU sync) at every refresh: refresh when logging
+        callbacks=[*callbacks, TQDMProgressBar(refresh_rate=max(log_every_n_steps, 1))],
         logger=TensorBoardLogger(str(run_dir), name="tb", version="", default_hp_metric=False),
         log_every_n_steps=log_every_n_steps,
         num_sanity_val_steps=0,

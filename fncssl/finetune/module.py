@@ -72,7 +72,9 @@ class SegmentationModule(pl.LightningModule):
         image, mask = self.augment(to_model_input(batch["image"]), batch["mask"].float())
         logits = self(image)
         loss = self.loss_fn(logits, mask)
-        if not torch.isfinite(loss):
+        # a finiteness check waits for the GPU: on CUDA only at logging steps
+        check = not loss.is_cuda or self.global_step % max(self.cfg.log_every_n_steps, 1) == 0
+        if check and not torch.isfinite(loss):
             raise FNCError(
                 f"loss is {loss.item()} at step {self.global_step}; stopping "
                 "(lower optim.lr or check the data)"
@@ -88,7 +90,7 @@ class SegmentationModule(pl.LightningModule):
         return loss
 
     def on_validation_epoch_start(self) -> None:
-        self._val_sums = torch.zeros(3)
+        self._val_sums = torch.zeros(3, device=self.device)  # summed on the device, no syncs
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         batch = self._pixels(batch)
@@ -102,7 +104,7 @@ class SegmentationModule(pl.LightningModule):
             sync_dist=True,
         )
         pred = (logits > 0).float()
-        self._val_sums += torch.stack([(pred * mask).sum(), pred.sum(), mask.sum()]).cpu()
+        self._val_sums += torch.stack([(pred * mask).sum(), pred.sum(), mask.sum()])
         if batch_idx == 0:
             self._grid_batch = (
                 image[:4].detach().cpu(),
@@ -111,7 +113,7 @@ class SegmentationModule(pl.LightningModule):
             )
 
     def on_validation_epoch_end(self) -> None:
-        inter, p, t = (float(v) for v in self._val_sums)
+        inter, p, t = (float(v) for v in self._val_sums.cpu())
         self.log("val/dice", 2 * inter / (p + t) if p + t else 1.0, prog_bar=True)
         self.log("val/iou", inter / (p + t - inter) if p + t - inter else 1.0)
         epoch = self.current_epoch
