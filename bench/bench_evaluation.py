@@ -4,7 +4,8 @@
    objects: contingency-table matching vs a naive loop over object pairs (target >= 200x),
    checking both give identical TP/FP/FN.
 2. Tiled inference of one 1600x1200 image vs one whole-image forward pass of the c-ResUnet
-   (target <= 1.3x the time), with peak memory of each (run in separate processes).
+   (target <= 1.3x the time), with peak memory of each (run in separate processes); then the
+   tiles of 4 images batched 8 per forward, and on CUDA 4 whole images in one forward.
 3. ``--predict CHECKPOINT``: images/s of real ``fncssl predict`` runs over a folder of images
    (``--images DIR``, default: synthetic 1600x1200 images), one image at a time and serial
    post-processing (the old path) against batched tiles / whole images and post-processing in
@@ -85,26 +86,31 @@ def bench_matching() -> None:
 def _inference_child(mode: str, device: str) -> None:
     import torch
 
-    from fncssl.evaluation.tiling import TileConfig, predict_tiled
+    from fncssl.evaluation.tiling import TileConfig, predict_tiled, predict_tiled_batch
     from fncssl.models.cresunet import CResUnet
 
     torch.manual_seed(0)
     model = CResUnet().eval().to(device)
     x = torch.rand(3, 1200, 1600)
+    x4 = torch.rand(4, 3, 1200, 1600)
 
     def run() -> None:
         with torch.no_grad():
             if mode == "whole":
                 model(x[None].to(device)).cpu()
-            else:
+            elif mode == "tiled":
                 predict_tiled(model, x, TileConfig(tile=512, overlap=64, batch_size=1), device)
+            elif mode == "batched-tiles-x4":  # 4 images, 8 tiles per forward; time per image
+                predict_tiled_batch(model, x4, TileConfig(512, 64, batch_size=8), device)
+            else:  # "whole-x4": 4 whole images in one forward, through the tiling code
+                predict_tiled_batch(model, x4, TileConfig(0, 64, batch_size=4), device)
         if device == "cuda":
             torch.cuda.synchronize()
 
     run()  # warm-up
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    seconds = time_repeats(run, repeats=3)
+    seconds = time_repeats(run, repeats=3) / (4 if mode.endswith("x4") else 1)
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
         if device == "cuda"
@@ -115,7 +121,8 @@ def _inference_child(mode: str, device: str) -> None:
 
 def bench_tiling(device: str) -> None:
     res = {}
-    for mode in ("whole", "tiled"):
+    modes = ["whole", "tiled", "batched-tiles-x4"] + (["whole-x4"] if device == "cuda" else [])
+    for mode in modes:
         out = subprocess.run(
             [sys.executable, "-m", "bench.bench_evaluation", "--child", mode, "--device", device],
             capture_output=True,
@@ -125,7 +132,7 @@ def bench_tiling(device: str) -> None:
         res[mode] = json.loads(out.stdout.strip().splitlines()[-1])
         kind = "peak GPU memory" if device == "cuda" else "peak RSS"
         print(
-            f"inference ({device}): {mode}: {res[mode]['seconds']:.2f} s, "
+            f"inference ({device}): {mode}: {res[mode]['seconds']:.2f} s per image, "
             f"{kind} {res[mode]['peak_mib']:.0f} MiB"
         )
     print(
