@@ -104,8 +104,9 @@ def predict_tiled_batch(
 ) -> torch.Tensor:
     """Model output (B, C, H, W) float32 on the CPU for a batch of same-size images (B, 3, H, W).
 
-    The tiles of all B images share forward passes of ``cfg.batch_size`` tiles, and the
-    blending accumulators live on ``device`` (B x C x H x W floats). ``cfg.tile <= 0`` runs
+    The images are copied to ``device`` once, their tiles are cut there and share forward
+    passes of ``cfg.batch_size`` tiles, and the blending accumulators live there too
+    (B x (3 + C) x H x W floats besides the model's activations). ``cfg.tile <= 0`` runs
     each image whole (padded to a multiple of ``cfg.multiple``): fastest on a GPU when it fits.
     Each image's result equals :func:`predict_tiled` on it alone (same tiles, same weights).
     """
@@ -122,6 +123,7 @@ def predict_tiled_batch(
     if (ph, pw) != (h, w):
         mode = "reflect" if ph - h < h and pw - w < w else "replicate"
         x = F.pad(x, (0, pw - w, 0, ph - h), mode=mode)
+    x = x.to(device)  # one copy of the images; tiles are cut on the device
     tile_h, ys = _axis_layout(ph, tile_h, cfg.overlap, m)
     tile_w, xs = _axis_layout(pw, tile_w, cfg.overlap, m)
     positions = [(y, x0) for y in ys for x0 in xs]
@@ -133,9 +135,8 @@ def predict_tiled_batch(
         chunk = jobs[start : start + max(cfg.batch_size, 1)]
         corners = [(i, *positions[j]) for i, j in chunk]
         batch = torch.stack([x[i, :, y : y + tile_h, x0 : x0 + tile_w] for i, y, x0 in corners])
-        batch = batch.pin_memory() if device.type == "cuda" else batch
         with _autocast(device, autocast):
-            pred = model(batch.to(device, non_blocking=True))
+            pred = model(batch)
         pred = pred.float()
         if out is None:
             out = torch.zeros(b, pred.shape[1], ph, pw, device=device)
