@@ -10,6 +10,7 @@ separating signal from background.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import kornia.augmentation as K
@@ -97,48 +98,130 @@ class ViewConfig:
     hue: float = setting(0.0, ge=0.0, le=0.5)  # off by default: colour carries no meaning in FNC
 
 
+def view_matrices(
+    boxes: torch.Tensor, hflip: torch.Tensor, vflip: torch.Tensor, rot90: torch.Tensor, size: int
+) -> torch.Tensor:
+    """(B, 3, 3) input->view pixel matrices: crop ``boxes`` then flip, then rotate.
+
+    ``boxes`` (B, 4) float ``(x0, y0, w, h)`` in input pixels (edges, so a box covering a
+    whole S-px crop is ``(0, 0, S, S)``), resized to ``size`` px with pixel-centre alignment
+    (as ``F.interpolate(..., align_corners=False)``); ``hflip``/``vflip`` (B,) bool mirror the
+    view; ``rot90`` (B,) int k rotates it like ``torch.rot90(view, k, dims=(-2, -1))``.
+    Pixel coordinates are indices (x right, y down), as Kornia's ``warp_affine`` uses.
+    """
+    b = boxes.shape[0]
+    boxes = boxes.double()
+    last = size - 1.0
+    m = torch.zeros(b, 3, 3, dtype=torch.float64)
+    ax, ay = size / boxes[:, 2], size / boxes[:, 3]
+    m[:, 0, 0], m[:, 1, 1], m[:, 2, 2] = ax, ay, 1.0
+    m[:, 0, 2] = (0.5 - boxes[:, 0]) * ax - 0.5
+    m[:, 1, 2] = (0.5 - boxes[:, 1]) * ay - 0.5
+    flip = torch.eye(3, dtype=torch.float64).repeat(b, 1, 1)
+    flip[hflip, 0, 0], flip[hflip, 0, 2] = -1.0, last
+    flip[vflip, 1, 1], flip[vflip, 1, 2] = -1.0, last
+    # torch.rot90(k=1) on (y, x): view (u, v) shows (x, y) = (last - v, u), so u = y, v = last - x
+    quarter = torch.tensor([[0.0, 1.0, 0.0], [-1.0, 0.0, last], [0.0, 0.0, 1.0]], dtype=m.dtype)
+    turns = torch.stack([torch.linalg.matrix_power(quarter, k) for k in range(4)])
+    return (turns[rot90.long() % 4] @ flip @ m).float()
+
+
+def warp_views(x: torch.Tensor, matrices: torch.Tensor, size: int) -> torch.Tensor:
+    """One bilinear ``warp_affine`` of the batch ``x`` (B, C, S, S) by (B, 3, 3) matrices."""
+    from kornia.geometry.transform import warp_affine
+
+    m = matrices.to(device=x.device, dtype=x.dtype)[:, :2]
+    return warp_affine(x, m, (size, size), mode="bilinear", padding_mode="border")
+
+
 class SSLViews(nn.Module):
     """Random resized crops + flips + 90-degree rotations + intensity changes, batched.
 
     ``forward(crops_uint8)`` returns ``(view1, view2, m1, m2)``: float views (B, 3, s, s) in
     [0, 1] and the (B, 3, 3) matrices mapping input-crop pixel coordinates to each view's
     pixel coordinates (the geometry, so dense methods can match the same locations).
+
+    Each view is ONE affine warp of the whole batch (crop, flips and rotation composed into a
+    single matrix, :func:`view_matrices`), and every intensity change acts on the whole batch
+    with per-sample factors: no per-sample Python loop. Random numbers come from torch's
+    global generator (CPU; seeded by ``seed_everything``), the pixels stay on their device.
+    Intensity steps: contrast then brightness (p=0.8), gamma (p=0.5), Gaussian blur 7x7
+    (p=``blur_p``), Gaussian noise (p=0.5), optional hue (p=0.8), clamped to [0, 1].
     """
 
     def __init__(self, cfg: ViewConfig | None = None) -> None:
         super().__init__()
-        self.cfg = cfg = cfg or ViewConfig()
-        geometric: list[nn.Module] = [
-            K.RandomResizedCrop((cfg.size, cfg.size), scale=(cfg.scale_min, 1.0), p=1.0)
-        ]
-        if cfg.flips:
-            geometric += [K.RandomHorizontalFlip(), K.RandomVerticalFlip()]
-        if cfg.rot90:
-            geometric.append(K.RandomRotation90(times=(0, 3), p=1.0))
-        self.geometric = K.AugmentationSequential(*geometric, data_keys=["input"])
-        photometric: list[nn.Module] = []
-        if cfg.brightness > 0 or cfg.contrast > 0 or cfg.hue > 0:
-            photometric.append(
-                K.ColorJiggle(brightness=cfg.brightness, contrast=cfg.contrast, hue=cfg.hue, p=0.8)
-            )
-        if cfg.gamma > 0:
-            photometric.append(K.RandomGamma((1 - cfg.gamma, 1 + cfg.gamma), p=0.5))
-        if cfg.blur_p > 0:
-            photometric.append(K.RandomGaussianBlur((7, 7), (0.1, 2.0), p=cfg.blur_p))
-        if cfg.noise_std > 0:
-            photometric.append(K.RandomGaussianNoise(std=cfg.noise_std, p=0.5))
-        self.photometric = nn.Sequential(*photometric)
+        self.cfg = cfg or ViewConfig()
 
-    def _view(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        v = self.geometric(x)
-        matrix = self.geometric.transform_matrix
-        return self.photometric(v).clamp(0.0, 1.0), matrix
+    def sample_matrices(self, n: int, source: int) -> torch.Tensor:
+        """(n, 3, 3) random input->view matrices for ``source``-px square crops."""
+        cfg = self.cfg
+        area = source * source * torch.empty(n).uniform_(cfg.scale_min, 1.0)
+        ratio = torch.empty(n).uniform_(math.log(3 / 4), math.log(4 / 3)).exp()
+        w = (area * ratio).sqrt().clamp(1.0, source)
+        h = (area / ratio).sqrt().clamp(1.0, source)
+        x0 = torch.rand(n) * (source - w)
+        y0 = torch.rand(n) * (source - h)
+        boxes = torch.stack([x0, y0, w, h], 1)
+        off = torch.zeros(n, dtype=torch.bool)
+        hflip = torch.rand(n) < 0.5 if cfg.flips else off
+        vflip = torch.rand(n) < 0.5 if cfg.flips else off
+        k = torch.randint(0, 4, (n,)) if cfg.rot90 else torch.zeros(n, dtype=torch.long)
+        return view_matrices(boxes, hflip, vflip, k, cfg.size)
+
+    def intensity(self, v: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+        """Per-sample random intensity changes of a float batch (B, 3, s, s), whole batch.
+
+        ``scale`` first maps the input to [0, 1] (1/255 for warped uint8 pixels)."""
+        cfg, b = self.cfg, v.shape[0]
+
+        def factor(spread: float, p: float, neutral: float) -> torch.Tensor:
+            f = torch.empty(b).uniform_(neutral - spread, neutral + spread)
+            return torch.where(torch.rand(b) < p, f, torch.full_like(f, neutral))
+
+        params = torch.stack(
+            [
+                factor(cfg.contrast, 0.8, 1.0),
+                factor(cfg.brightness, 0.8, 0.0),
+                factor(cfg.gamma, 0.5, 1.0),
+                torch.empty(b).uniform_(0.1, 2.0),
+                (torch.rand(b) < cfg.blur_p).float(),
+                (torch.rand(b) < 0.5).float() * cfg.noise_std,
+                factor(cfg.hue, 0.8, 0.0),
+            ],
+            1,
+        ).to(v.device, non_blocking=True)
+        p = params[:, :, None, None, None].unbind(1)
+        v = (v * (p[0] * scale) + p[1]).clamp(0.0, 1.0)
+        if cfg.gamma > 0:
+            v = v.pow(p[2])
+        if cfg.blur_p > 0:
+            from kornia.filters import gaussian_blur2d
+
+            sigma = params[:, 3:4].expand(-1, 2)
+            v = torch.where(p[4] > 0, gaussian_blur2d(v, (7, 7), sigma), v)
+        if cfg.noise_std > 0:
+            v = v + torch.randn_like(v) * p[5]
+        if cfg.hue > 0:
+            from kornia.enhance import adjust_hue
+
+            v = adjust_hue(v, params[:, 6] * 2 * math.pi)
+        return v.clamp(0.0, 1.0)
+
+    def _view(self, x: torch.Tensor, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+        matrix = self.sample_matrices(x.shape[0], x.shape[-1])
+        v = warp_views(x, matrix, self.cfg.size)
+        return self.intensity(v, scale), matrix.to(x.device)
 
     @torch.no_grad()
     def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x = crops.float() / 255.0 if crops.dtype == torch.uint8 else crops
-        v1, m1 = self._view(x)
-        v2, m2 = self._view(x)
+        if crops.shape[-1] != crops.shape[-2]:
+            raise ValueError(f"SSL views need square crops, got {tuple(crops.shape)}")
+        # uint8 crops are warped as 0..255 floats and scaled after the warp (a smaller tensor)
+        scale = 1 / 255.0 if crops.dtype == torch.uint8 else 1.0
+        x = crops.float()
+        v1, m1 = self._view(x, scale)
+        v2, m2 = self._view(x, scale)
         return v1, v2, m1, m2
 
 

@@ -107,7 +107,17 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
     cols = [c.strip() for c in a.collection.split(",")] if a.collection else None
     out, results = evaluate_checkpoint(
-        a.checkpoint, a.data, cols, a.split, a.out, a.tile, a.overlap, a.postprocess
+        a.checkpoint,
+        a.data,
+        cols,
+        a.split,
+        a.out,
+        a.tile,
+        a.overlap,
+        a.postprocess,
+        device=a.device,
+        image_batch=a.image_batch,
+        workers=a.workers,
     )
     protocols = [a.protocol] if a.protocol else list(results)
     print(table2_markdown({p: results[p] for p in protocols}))
@@ -126,9 +136,21 @@ def _cmd_predict(a: argparse.Namespace) -> int:
         overlap=a.overlap,
         device=a.device,
         postprocess=a.postprocess,
+        image_batch=a.image_batch,
+        workers=a.workers,
     )
     print(f"{len(counts)} image(s) written to {a.out}")
     return 0
+
+
+def _speed_args(s: argparse.ArgumentParser) -> None:
+    """Inference speed switches shared by evaluate and predict (results do not change)."""
+    s.add_argument(
+        "--image-batch", type=int, default=1, help="images whose tiles share forward passes"
+    )
+    s.add_argument(
+        "--workers", type=int, default=0, help="post-processing processes (0: in this one)"
+    )
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
@@ -139,7 +161,10 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 
 def _add_eval_overrides(s: argparse.ArgumentParser) -> None:
     s.add_argument(
-        "--tile", type=int, default=None, help="tile size (default: the run's eval.tile)"
+        "--tile",
+        type=int,
+        default=None,
+        help="tile size; 0 runs whole images (default: the run's eval.tile)",
     )
     s.add_argument(
         "--overlap", type=int, default=None, help="tile overlap (default: the run's eval.overlap)"
@@ -234,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="protocol to print (default: both; both are always written)",
     )
     s.add_argument("--out", default="", help="output folder (default: RUN/eval-SPLIT)")
+    s.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     _add_eval_overrides(s)
+    _speed_args(s)
     s.set_defaults(func=_cmd_evaluate)
 
     s = sub.add_parser("predict", help="masks, counts, overlays and COCO results for images")
@@ -243,6 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     _add_eval_overrides(s)
+    _speed_args(s)
     s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")

@@ -227,6 +227,7 @@ class TrainerConfig:
     precision: str = "32-true"
     num_nodes: int = setting(1, ge=1)
     strategy: str = "auto"
+    profiler: str = ""  # "simple" | "advanced" | "pytorch": Lightning's step-time breakdown
 
 
 @dataclasses.dataclass

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 import yaml
 from lightning_fabric.plugins.environments import SLURMEnvironment
+from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -75,6 +77,8 @@ def build_trainer(
     """A Trainer logging to ``<run_dir>/tb``. Data loaders shard by rank themselves
     (EpochSampler), so Lightning's distributed sampler is off."""
     t = cfg.trainer
+    if torch.cuda.is_available() and t.accelerator != "cpu":
+        torch.set_float32_matmul_precision("high")  # TF32 matmuls/convs for fp32 on CUDA
     return pl.Trainer(
         default_root_dir=run_dir,
         max_epochs=t.max_epochs,
@@ -84,7 +88,9 @@ def build_trainer(
         precision=t.precision,
         num_nodes=t.num_nodes,
         strategy=t.strategy,
-        callbacks=callbacks,
+        profiler=t.profiler or None,
+        # the progress bar reads logged values (a GPU sync) at every refresh: refresh when logging
+        callbacks=[*callbacks, TQDMProgressBar(refresh_rate=max(log_every_n_steps, 1))],
         logger=TensorBoardLogger(str(run_dir), name="tb", version="", default_hp_metric=False),
         log_every_n_steps=log_every_n_steps,
         num_sanity_val_steps=0,

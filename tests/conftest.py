@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,25 @@ def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_synthetic_archive(
         out, labelled=4, unlabelled=5, size=(480, 360), seed=1, workers=2
     )
+
+
+def _run_ddp_cli(command: str, config: str, root: Path, run_dir: Path, *extra: str) -> str:
+    """Run ``fncssl COMMAND CONFIG`` as 2 CPU processes (DDP over gloo), run name ``ddp``;
+    checks it ran as such and returns its output."""
+    cmd = [sys.executable, "-m", "fncssl", command, config, f"data.root={root}"]
+    cmd += [f"run.dir={run_dir}", "run.name=ddp", "trainer.devices=2", "trainer.strategy=ddp"]
+    r = subprocess.run([*cmd, *extra], capture_output=True, text=True, timeout=600)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert "distributed_backend=gloo" in out
+    assert "All distributed processes registered. Starting with 2 processes" in out
+    return out
+
+
+@pytest.fixture
+def run_ddp_cli():
+    """``run_ddp_cli(command, config, root, run_dir, *overrides)``: see ``_run_ddp_cli``."""
+    return _run_ddp_cli
 
 
 @pytest.fixture

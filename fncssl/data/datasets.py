@@ -152,12 +152,19 @@ class LabelledCrops(_CropDataset):
         seed: int = 0,
         cache: DecodedImageCache | None = None,
         binarise: bool = False,
+        pixels: bool = True,
     ) -> None:
         missing = [r.image for r in records if r.mask is None]
         if missing:
             raise DataError(f"labelled crops need masks; missing for {missing[0]}")
         super().__init__(records, crop_size, samples_per_epoch, foreground_bias, seed, cache)
         self.binarise = binarise
+        self.pixels = pixels  # False: items carry only "key" and "origin" (crops cut elsewhere)
+
+    def full_image(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(image uint8 (H, W, 3), mask bool (H, W)) of the record ``key``, from the cache."""
+        rec = next(r for r in self.records if r.key == key)
+        return self._image(rec), self._mask(rec)
 
     def _mask(self, rec: ImageRecord) -> np.ndarray:
         return self.cache.get(str(rec.mask), lambda: read_mask(rec.mask, self.binarise))
@@ -176,6 +183,8 @@ class LabelledCrops(_CropDataset):
             rng, mask.shape, self.crop_size, self._centres[rec.key], self.foreground_bias
         )
         s = self.crop_size
+        if not self.pixels:  # the same draws, so the same crops as with pixels
+            return {"key": rec.key, "origin": (y, x)}
         return {
             "image": torch.from_numpy(
                 np.ascontiguousarray(img[y : y + s, x : x + s].transpose(2, 0, 1))

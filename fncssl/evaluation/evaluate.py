@@ -20,7 +20,8 @@ from fncssl.errors import DataError
 from fncssl.evaluation.coco_ap import coco_ap, instance_scores
 from fncssl.evaluation.instances import to_instances
 from fncssl.evaluation.matching import PROTOCOLS
-from fncssl.evaluation.postprocess import PostprocessConfig, probability_to_instances
+from fncssl.evaluation.parallel import InstancePipeline
+from fncssl.evaluation.postprocess import PostprocessConfig
 from fncssl.evaluation.report import table2_markdown, worst_images, write_overlay
 from fncssl.evaluation.scoring import ScoreConfig, score_images, write_results
 
@@ -34,23 +35,43 @@ def evaluate_records(
     distance_threshold: float = 40.0,
     n_overlays: int = 5,
     binarise: bool = False,
+    *,
+    predict_many: Callable[[list[np.ndarray]], list[np.ndarray]] | None = None,
+    image_batch: int = 1,
+    workers: int = 0,
 ) -> dict[str, dict]:
-    """Predict, post-process and score ``records``; returns results per protocol."""
+    """Predict, post-process and score ``records``; returns results per protocol.
+
+    With ``predict_many`` the images go to it ``image_batch`` at a time (one list in, one map
+    per image out); post-processing runs in ``workers`` processes (0: in this one), in
+    parallel with the next images' inference. Results do not depend on either setting."""
     if not records:
         raise DataError("nothing to evaluate: no labelled images selected")
-    truths, preds, scores, names = [], [], [], []
     for rec in records:
         if rec.mask is None:
             raise DataError(f"cannot evaluate {rec.image}: it has no mask")
-        image = read_image(rec.image)
-        prob = np.asarray(predict(image), np.float32)
-        if prob.shape != image.shape[:2]:
-            raise DataError(f"{rec.image}: prediction {prob.shape} differs from image size")
-        labels = probability_to_instances(prob, post)
-        truths.append(to_instances(read_mask(rec.mask, binarise)))
+    truths, preds, scores, names = [], [], [], []
+
+    def collect(i: int, prob: np.ndarray, labels: np.ndarray) -> None:
+        truths.append(to_instances(read_mask(records[i].mask, binarise)))
         preds.append(labels)
         scores.append(instance_scores(labels, prob))
-        names.append(rec.name)
+        names.append(records[i].name)
+
+    step = max(image_batch, 1)
+    with InstancePipeline(post, workers) as pipeline:
+        for start in range(0, len(records), step):
+            chunk = records[start : start + step]
+            images = [read_image(rec.image) for rec in chunk]
+            probs = predict_many(images) if predict_many else [predict(im) for im in images]
+            for k, (rec, image, prob) in enumerate(zip(chunk, images, probs, strict=True)):
+                prob = np.asarray(prob, np.float32)
+                if prob.shape != image.shape[:2]:
+                    raise DataError(f"{rec.image}: prediction {prob.shape} differs from image size")
+                for done in pipeline.submit(start + k, prob):
+                    collect(*done)
+        for done in pipeline.results():
+            collect(*done)
     results = {}
     for protocol in PROTOCOLS:
         cfg = ScoreConfig(protocol, iou_threshold, distance_threshold)

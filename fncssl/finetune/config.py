@@ -47,12 +47,14 @@ class EvalConfig:
 
     every_n_epochs: int = setting(5, ge=0)  # 0: never
     max_images: int = setting(8, ge=1)
-    tile: int = setting(512, ge=32)
+    tile: int = setting(512, check=(lambda v: v == 0 or v >= 32, "0 (whole images) or >= 32"))
     overlap: int = setting(64, ge=0)
+    image_batch: int = setting(4, ge=1)  # images whose tiles share forward passes (same results)
+    workers: int = setting(0, ge=0)  # post-processing processes beside the model (0: in-process)
     postprocess: PostprocessConfig = dataclasses.field(default_factory=PostprocessConfig)
 
     def __post_init__(self) -> None:
-        if self.overlap >= self.tile:
+        if self.tile and self.overlap >= self.tile:
             raise ConfigError(
                 f"eval.overlap={self.overlap} must be smaller than eval.tile={self.tile}"
             )
@@ -60,11 +62,15 @@ class EvalConfig:
 
 @dataclasses.dataclass
 class SpeedConfig:
-    """GPU switches; all harmless on CPU (channels_last and pinning only act on CUDA)."""
+    """GPU switches; all harmless on CPU (channels_last and pinning only act on CUDA).
+
+    ``device_crops``: cut training/validation crops on the model's device from decoded images
+    kept there (see fncssl.finetune.device_crops); the same crops, so the same results."""
 
     channels_last: bool = True
     compile: bool = False
     pin_memory: bool = True
+    device_crops: bool = False
 
 
 @dataclasses.dataclass

@@ -35,6 +35,7 @@ class SegmentationData(pl.LightningDataModule):
         d = cfg.data
         self.cfg = cfg
         cache = cache if cache is not None else DecodedImageCache()
+        pixels = not cfg.speed.device_crops
         self.train_set = LabelledCrops(
             split.train,
             d.crop_size,
@@ -43,6 +44,7 @@ class SegmentationData(pl.LightningDataModule):
             cfg.seed,
             cache=cache,
             binarise=d.binarise,
+            pixels=pixels,
         )
         self.val_set = LabelledCrops(
             split.val,
@@ -52,6 +54,7 @@ class SegmentationData(pl.LightningDataModule):
             cfg.seed + 10_000,
             cache=cache,
             binarise=d.binarise,
+            pixels=pixels,
         )
 
     def _loader(self, dataset: LabelledCrops) -> DataLoader:
@@ -81,8 +84,11 @@ class SegmentationData(pl.LightningDataModule):
 
 
 def _collate(items: list[dict]) -> dict:
-    return {
-        "image": torch.stack([i["image"] for i in items]),
-        "mask": torch.stack([i["mask"] for i in items]),
-        "key": [i["key"] for i in items],
-    }
+    """Stack pixels when the items carry them; keys (and crop origins) stay lists."""
+    out: dict = {"key": [i["key"] for i in items]}
+    if "image" in items[0]:
+        out["image"] = torch.stack([i["image"] for i in items])
+        out["mask"] = torch.stack([i["mask"] for i in items])
+    else:
+        out["origin"] = [i["origin"] for i in items]
+    return out

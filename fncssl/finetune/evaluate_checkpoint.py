@@ -19,7 +19,12 @@ from fncssl.data.layout import open_archive
 from fncssl.errors import FNCError
 from fncssl.evaluation.evaluate import evaluate_records
 from fncssl.evaluation.postprocess import PostprocessConfig
-from fncssl.models.inference import load_model_with_config, probability_map, tile_config
+from fncssl.models.inference import (
+    load_model_with_config,
+    probability_map,
+    probability_maps,
+    tile_config,
+)
 from fncssl.models.tiling import TileConfig
 
 
@@ -58,8 +63,15 @@ def evaluate_checkpoint(
     tile: int | None = None,
     overlap: int | None = None,
     postprocess: list[str] | None = None,
+    *,
+    device: str = "cpu",
+    image_batch: int = 1,
+    workers: int = 0,
 ) -> tuple[Path, dict]:
-    """(output folder, results per protocol)."""
+    """(output folder, results per protocol). Tiling and post-processing default to the
+    run's own ``eval`` settings. ``device``, ``image_batch`` (images per batched forward;
+    ``tile=0``: whole images) and ``workers`` (post-processing processes) change only the
+    speed."""
     spec_path = Path(spec)
     run_cfg = run_config(spec)
     root = Path(data) if data else Path(run_cfg.get("data_root_resolved") or data_root(""))
@@ -70,6 +82,7 @@ def evaluate_checkpoint(
     if not records:
         raise FNCError(f"no labelled {split} images for {cols or 'any collection'} in {root}")
     model, arch, saved = load_model_with_config(spec)
+    model.to(device)
     settings = run_cfg or saved
     tiles, post = eval_settings(settings, arch, tile, overlap, postprocess)
     out_dir = (
@@ -78,10 +91,13 @@ def evaluate_checkpoint(
         else (spec_path if spec_path.is_dir() else spec_path.parent) / (f"eval-{split}")
     )
     results = evaluate_records(
-        lambda im: probability_map(model, im, tiles),
+        lambda im: probability_map(model, im, tiles, device),
         records,
         out_dir,
         post,
         binarise=bool((settings.get("data") or {}).get("binarise", False)),
+        predict_many=lambda ims: probability_maps(model, ims, tiles, device),
+        image_batch=image_batch,
+        workers=workers,
     )
     return out_dir, results

@@ -20,11 +20,17 @@ from fncssl.config import to_dict
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.layout import ImageRecord
 from fncssl.errors import FNCError
-from fncssl.evaluation.postprocess import probability_to_instances
+from fncssl.evaluation.parallel import InstancePipeline
 from fncssl.evaluation.scoring import score_images
 from fncssl.finetune.config import FinetuneConfig
+from fncssl.finetune.device_crops import DeviceImageBank
 from fncssl.finetune.losses import build_loss
-from fncssl.models.inference import probability_map, tile_config, to_model_input
+from fncssl.models.inference import (
+    probability_map,
+    probability_maps,
+    tile_config,
+    to_model_input,
+)
 
 
 class SegmentationModule(pl.LightningModule):
@@ -49,6 +55,12 @@ class SegmentationModule(pl.LightningModule):
         self.val_records = list(val_records)
         self._val_sums = torch.zeros(3)
         self._grid_batch: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.bank: DeviceImageBank | None = None  # set when speed.device_crops is on
+
+    def _pixels(self, batch: dict) -> dict:
+        if self.bank is None:
+            return batch
+        return self.bank.materialise(batch, self.cfg.data.crop_size, self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.cfg.speed.channels_last and x.is_cuda:
@@ -56,10 +68,13 @@ class SegmentationModule(pl.LightningModule):
         return self.model(x)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        batch = self._pixels(batch)
         image, mask = self.augment(to_model_input(batch["image"]), batch["mask"].float())
         logits = self(image)
         loss = self.loss_fn(logits, mask)
-        if not torch.isfinite(loss):
+        # a finiteness check waits for the GPU: on CUDA only at logging steps
+        check = not loss.is_cuda or self.global_step % max(self.cfg.log_every_n_steps, 1) == 0
+        if check and not torch.isfinite(loss):
             raise FNCError(
                 f"loss is {loss.item()} at step {self.global_step}; stopping "
                 "(lower optim.lr or check the data)"
@@ -75,9 +90,10 @@ class SegmentationModule(pl.LightningModule):
         return loss
 
     def on_validation_epoch_start(self) -> None:
-        self._val_sums = torch.zeros(3)
+        self._val_sums = torch.zeros(3, device=self.device)  # summed on the device, no syncs
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
+        batch = self._pixels(batch)
         image, mask = to_model_input(batch["image"]), batch["mask"].float()
         logits = self(image)
         self.log(
@@ -88,7 +104,7 @@ class SegmentationModule(pl.LightningModule):
             sync_dist=True,
         )
         pred = (logits > 0).float()
-        self._val_sums += torch.stack([(pred * mask).sum(), pred.sum(), mask.sum()]).cpu()
+        self._val_sums += torch.stack([(pred * mask).sum(), pred.sum(), mask.sum()])
         if batch_idx == 0:
             self._grid_batch = (
                 image[:4].detach().cpu(),
@@ -97,7 +113,7 @@ class SegmentationModule(pl.LightningModule):
             )
 
     def on_validation_epoch_end(self) -> None:
-        inter, p, t = (float(v) for v in self._val_sums)
+        inter, p, t = (float(v) for v in self._val_sums.cpu())
         self.log("val/dice", 2 * inter / (p + t) if p + t else 1.0, prog_bar=True)
         self.log("val/iou", inter / (p + t - inter) if p + t - inter else 1.0)
         epoch = self.current_epoch
@@ -128,18 +144,29 @@ class SegmentationModule(pl.LightningModule):
         tiles = tile_config(self.cfg.model.arch, self.cfg.eval.tile, self.cfg.eval.overlap)
         return probability_map(self.model, image, tiles, self.device)
 
+    def predict_probabilities(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """p(cell) maps of several images; same-size images share forward passes."""
+        tiles = tile_config(self.cfg.model.arch, self.cfg.eval.tile, self.cfg.eval.overlap)
+        return probability_maps(self.model, images, tiles, self.device)
+
     def full_image_scores(self) -> dict:
-        """Object scores on up to ``eval.max_images`` full validation images."""
+        """Object scores on up to ``eval.max_images`` full validation images.
+
+        ``eval.image_batch`` images go through the model together and ``eval.workers``
+        processes post-process them meanwhile; neither changes the scores."""
+        e = self.cfg.eval
+        records = self.val_records[: e.max_images]
         items = []
-        for rec in self.val_records[: self.cfg.eval.max_images]:
-            prob = self.predict_probability(read_image(rec.image))
-            items.append(
-                (
-                    rec.name,
-                    read_mask(rec.mask, self.cfg.data.binarise),
-                    probability_to_instances(prob, self.cfg.eval.postprocess),
-                )
-            )
+        binarise = self.cfg.data.binarise
+        with InstancePipeline(e.postprocess, e.workers) as pipeline:
+            for start in range(0, len(records), max(e.image_batch, 1)):
+                chunk = records[start : start + max(e.image_batch, 1)]
+                probs = self.predict_probabilities([read_image(r.image) for r in chunk])
+                for rec, prob in zip(chunk, probs, strict=True):
+                    for r, _, labels in pipeline.submit(rec, prob):
+                        items.append((r.name, read_mask(r.mask, binarise), labels))
+            for r, _, labels in pipeline.results():
+                items.append((r.name, read_mask(r.mask, binarise), labels))
         return score_images(items)
 
     def configure_optimizers(self):

@@ -27,6 +27,7 @@ from fncssl.evaluation.evaluate import evaluate_records
 from fncssl.evaluation.report import table2_markdown
 from fncssl.finetune.config import FinetuneConfig
 from fncssl.finetune.datamodule import SegmentationData, check_crop_fits
+from fncssl.finetune.device_crops import DeviceImageBank
 from fncssl.finetune.module import SegmentationModule
 from fncssl.finetune.splits import Split, make_split, write_split
 from fncssl.models.checkpoint import load_strict, read_weights
@@ -157,6 +158,8 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     if cfg.speed.compile:
         module.model = torch.compile(model)
     data = SegmentationData(split, cfg, cache)
+    if cfg.speed.device_crops:
+        module.bank = DeviceImageBank([data.train_set, data.val_set])
     trainer = finetune_trainer(cfg, run_dir)
     if cfg.optim.lr_find and not resume:
         from pytorch_lightning.tuner import Tuner
@@ -206,12 +209,16 @@ def evaluate_best(module: SegmentationModule, run_dir: Path, split: Split) -> di
     if not split.test:
         print("[finetune] no test images: skipping the test evaluation")
         return {}
+    e = module.cfg.eval
     results = evaluate_records(
         module.predict_probability,
         split.test,
         run_dir / "test",
-        module.cfg.eval.postprocess,
+        e.postprocess,
         binarise=module.cfg.data.binarise,
+        predict_many=module.predict_probabilities,
+        image_batch=e.image_batch,
+        workers=e.workers,
     )
     metrics = {"checkpoint": str(ckpt), "split": "test", **results}
     write_json(run_dir / "metrics.json", metrics)

@@ -2,7 +2,9 @@
 
 Models take float (B, 3, H, W) in [0, 1] and return cell logits (B, 1, H, W);
 ``probability_map`` turns one uint8 (H, W, 3) image of any size into p(cell) (H, W) float32
-with tiled inference, and ``load_model`` rebuilds a network from any whole-model checkpoint.
+with tiled inference, ``probability_maps`` does a list of images with the tiles of same-size
+images batched together (fewer, fuller forward passes on a GPU), and ``load_model`` rebuilds
+a network from any whole-model checkpoint.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from torch import nn
 from fncssl.errors import FNCError
 from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.registry import build_model, size_multiple
-from fncssl.models.tiling import TileConfig, predict_tiled
+from fncssl.models.tiling import TileConfig, predict_tiled, predict_tiled_batch
 
 
 def to_model_input(image_uint8: torch.Tensor) -> torch.Tensor:
@@ -35,6 +37,33 @@ def probability_map(
     logits = predict_tiled(model, x, tiles, device)
     model.train(was_training)
     return torch.sigmoid(logits[0]).numpy()
+
+
+@torch.no_grad()
+def probability_maps(
+    model: nn.Module,
+    images: list[np.ndarray],
+    tiles: TileConfig,
+    device: torch.device | str | None = None,
+) -> list[np.ndarray]:
+    """p(cell) (H, W) float32 for each uint8 (H, W, 3) image, in order.
+
+    Consecutive images of the same size share forward passes (their tiles are batched); each
+    map equals :func:`probability_map` of that image alone (to float rounding)."""
+    was_training = model.training
+    model.eval()
+    out: list[np.ndarray] = []
+    i = 0
+    while i < len(images):
+        j = i + 1
+        while j < len(images) and images[j].shape == images[i].shape:
+            j += 1
+        batch = torch.from_numpy(np.stack([im.transpose(2, 0, 1) for im in images[i:j]]))
+        logits = predict_tiled_batch(model, to_model_input(batch), tiles, device)
+        out += list(torch.sigmoid(logits[:, 0]).numpy())
+        i = j
+    model.train(was_training)
+    return out
 
 
 def load_model(spec: str | Path) -> tuple[nn.Module, str]:

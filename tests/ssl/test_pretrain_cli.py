@@ -1,8 +1,6 @@
 """Pretraining from the command line on the small synthetic archive."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -116,24 +114,9 @@ def test_bad_inputs(synth_root, tmp_path, capsys):
     assert "sync_batchnorm needs CUDA" in capsys.readouterr().err
 
 
-def test_two_process_ddp_on_cpu(synth_root, tmp_path):
-    cmd = [
-        sys.executable,
-        "-m",
-        "fncssl",
-        "pretrain",
-        str(CONFIGS / "smoke" / "pretrain-simclr.yaml"),
-        f"data.root={synth_root}",
-        f"run.dir={tmp_path}",
-        "run.name=ddp",
-        "trainer.devices=2",
-        "trainer.strategy=ddp",
-        "trainer.max_epochs=1",
-    ]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "distributed_backend=gloo" in r.stdout + r.stderr
-    assert "All distributed processes registered. Starting with 2 processes" in r.stdout + r.stderr
+def test_two_process_ddp_on_cpu(synth_root, tmp_path, run_ddp_cli):
+    config = str(CONFIGS / "smoke" / "pretrain-simclr.yaml")
+    run_ddp_cli("pretrain", config, synth_root, tmp_path, "trainer.max_epochs=1")
     payload = torch.load(tmp_path / "ddp" / "checkpoints" / "encoder.pt", weights_only=True)
     ckpt = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", weights_only=True)
     # 8 samples per epoch, batch 4 per process, 2 processes: one optimizer step per epoch
