@@ -3,6 +3,7 @@ provenance, and a Lightning Trainer built from the ``trainer`` config section.""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,10 @@ def build_trainer(
     **extra: Any,
 ) -> pl.Trainer:
     """A Trainer logging to ``<run_dir>/tb``. Data loaders shard by rank themselves
-    (EpochSampler), so Lightning's distributed sampler is off."""
+    (EpochSampler), so Lightning's distributed sampler is off. The progress bar is drawn only
+    on a terminal: redirected output stays free of bar redraws."""
     t = cfg.trainer
+    extra.setdefault("enable_progress_bar", sys.stdout.isatty())
     return pl.Trainer(
         default_root_dir=run_dir,
         max_epochs=t.max_epochs,
