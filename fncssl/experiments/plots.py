@@ -67,8 +67,12 @@ def plot_label_efficiency(results: list[Result], out: Path, metric: str = "seg_f
                 lo, hi = np.array([v.min() for v in vals]), np.array([v.max() for v in vals])
             ax.plot(xs, mean, "o-", color=_colour(i), label=init)
             ax.fill_between(xs, lo, hi, color=_colour(i), alpha=0.2)
-        if x_axis == "data.label_fraction":
-            ax.set_xscale("log")
+        ticks = sorted({float(r.point[x_axis]) for r in members})
+        ax.set_xscale("log")
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
+        if metric.endswith(("f1", "_p", "_r")) or metric.startswith("ap"):
+            ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(x_axis.split(".")[-1].replace("_", " "))
         ax.set_ylabel(metric.replace("_", " "))
         title = ", ".join(f"{a.split('.')[-1]}={v}" for a, v in zip(others, key, strict=False))
@@ -104,9 +108,7 @@ def transfer_matrix(results: list[Result], metric: str = "seg_f1") -> dict[str, 
 def plot_transfer(matrices: dict[str, dict], out: Path, metric: str = "seg_f1") -> Path | None:
     if not matrices:
         return None
-    fig, axs = plt.subplots(
-        1, len(matrices), figsize=(4.2 * len(matrices), 3.8), squeeze=False
-    )
+    fig, axs = plt.subplots(1, len(matrices), figsize=(4.2 * len(matrices), 3.8), squeeze=False)
     for ax, (init, m) in zip(axs[0], matrices.items(), strict=True):
         v = m["values"]
         ax.imshow(v, vmin=0, vmax=1, cmap="viridis")
@@ -115,7 +117,9 @@ def plot_transfer(matrices: dict[str, dict], out: Path, metric: str = "seg_f1") 
                 text = "-" if math.isnan(v[i, j]) else f"{v[i, j]:.2f}"
                 ax.text(j, i, text, ha="center", va="center", color="w" if v[i, j] < 0.6 else "k")
         ax.set_xticks(range(len(m["cols"])), m["cols"])
-        ax.set_yticks(range(len(m["rows"])), [r.replace("green+yellow+red", "all") for r in m["rows"]])
+        ax.set_yticks(
+            range(len(m["rows"])), [r.replace("green+yellow+red", "all") for r in m["rows"]]
+        )
         ax.set_xlabel("test collection")
         ax.set_ylabel("training collection")
         ax.set_title(f"{metric.replace('_', ' ')}: init={init}", fontsize=9)
@@ -150,7 +154,9 @@ def read_curves(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def plot_curves(study_dir: Path, results: list[Result], out: Path) -> Path | None:
     """Training and validation curves of every run, coloured by initialisation."""
     runs = {r.run: r for r in results}
-    inits = sorted({r.point.get("init", "-") for r in runs.values()}, key=lambda s: (s != "scratch", s))
+    inits = sorted(
+        {r.point.get("init", "-") for r in runs.values()}, key=lambda s: (s != "scratch", s)
+    )
     fig, axs = plt.subplots(1, len(CURVE_TAGS), figsize=(5 * len(CURVE_TAGS), 3.6), squeeze=False)
     drawn = False
     labelled: set[tuple[str, str]] = set()

@@ -119,9 +119,7 @@ COMPARISON_FIELDS = (
 def transfer_markdown(matrices: dict[str, dict]) -> str:
     parts = []
     for init, m in matrices.items():
-        body = [
-            [row] + [_fmt(v, 2) for v in m["values"][i]] for i, row in enumerate(m["rows"])
-        ]
+        body = [[row] + [_fmt(v, 2) for v in m["values"][i]] for i, row in enumerate(m["rows"])]
         parts.append(f"init={init} (mean seg F1; rows: training, columns: test)\n\n")
         parts.append(_md_table(["train \\ test"] + m["cols"], body) + "\n")
     return "".join(parts)

@@ -20,6 +20,7 @@ are marked failed too.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import statistics
 import time
@@ -118,12 +119,29 @@ def describe(study: Study) -> str:
     return "\n".join(lines)
 
 
+LOGGERS = ("lightning.pytorch", "pytorch_lightning", "lightning.fabric", "lightning_fabric")
+
+
 @contextlib.contextmanager
 def _captured(log: Path) -> Iterator[None]:
-    """Send a run's prints to its log.txt, keeping the study's own output readable."""
+    """Send a run's prints and Lightning's log lines to its log.txt, keeping the study's own
+    output readable."""
+    import pytorch_lightning  # noqa: F401 - its log handlers must exist before redirecting
+
     log.parent.mkdir(parents=True, exist_ok=True)
+    handlers = [
+        h
+        for name in LOGGERS
+        for h in logging.getLogger(name).handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
     with open(log, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
-        yield
+        old = [h.setStream(fh) for h in handlers]
+        try:
+            yield
+        finally:
+            for h, stream in zip(handlers, old, strict=True):
+                h.setStream(stream)
 
 
 def _record(run_dir: Path, info: dict[str, Any]) -> None:
@@ -207,9 +225,7 @@ def run_study(
             else:
                 status["failed"].append(run.name)
                 verdict = f"FAILED: see {run.dir / 'traceback.txt'}"
-        left = sum(
-            todo_steps.get(r.name, 0) for r in study.runs[i:] if not _finished(r.dir)
-        )
+        left = sum(todo_steps.get(r.name, 0) for r in study.runs[i:] if not _finished(r.dir))
         eta = f"~{fmt_seconds(left * spent_seconds / spent_steps)}" if spent_steps else "?"
         log(
             f"[study] {i}/{total} {run.name}: {verdict} | elapsed "
@@ -229,7 +245,9 @@ def _timed(fn: Callable[[], None], log: Path) -> float:
     return time.monotonic() - t
 
 
-def _attempt(run_dir: Path, info: dict[str, Any], cfg: Any, fn: Callable[[Any], Any]) -> float | None:
+def _attempt(
+    run_dir: Path, info: dict[str, Any], cfg: Any, fn: Callable[[Any], Any]
+) -> float | None:
     """Run ``fn(cfg)`` with its output in ``log.txt``; seconds taken, or None on failure."""
     t = time.monotonic()
     try:

@@ -213,7 +213,12 @@ def load_study(path: str | Path, out: str | Path | None = None, cli: list[str] =
     _check_keys(cost, COST_KEYS, f"{path}: cost")
 
     ctx = _Context(path, runs_dir, out_dir / "pretrain", axes, short, fixed, presets)
-    ctx.methods, ctx.pre_tree, ctx.pre_common, ctx.pre_cols = methods, pre_tree, pre_common, pre_cols
+    ctx.methods, ctx.pre_tree, ctx.pre_common, ctx.pre_cols = (
+        methods,
+        pre_tree,
+        pre_common,
+        pre_cols,
+    )
     runs: list[Run] = []
     for fname, ov in fixed.items():
         if SAFE.search(fname) or "=" in fname:
@@ -222,9 +227,7 @@ def load_study(path: str | Path, out: str | Path | None = None, cli: list[str] =
     for combo in itertools.product(*(list(v.items()) for v in axes.values())):
         point = {a: label for a, (label, _) in zip(axes, combo, strict=True)}
         values = {a: value for a, (_, value) in zip(axes, combo, strict=True)}
-        runs.append(
-            ctx.make_run(run_name(point, short), point, base_tree, common, {}, values)
-        )
+        runs.append(ctx.make_run(run_name(point, short), point, base_tree, common, {}, values))
     names = [r.name for r in runs]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -448,9 +451,9 @@ def check_imagenet_weights(name: str, where: str) -> None:
     hf_home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
     roots += [hf_home / "hub"]
     torch_home = Path(os.environ.get("TORCH_HOME") or Path.home() / ".cache" / "torch")
-    found = any(
-        any(r.glob(f"models--timm--{name}*")) for r in roots if r.is_dir()
-    ) or any((torch_home / "hub" / "checkpoints").glob(f"{name}*"))
+    found = any(any(r.glob(f"models--timm--{name}*")) for r in roots if r.is_dir()) or any(
+        (torch_home / "hub" / "checkpoints").glob(f"{name}*")
+    )
     if not found:
         raise StudyError(
             f"{where}: init imagenet:{name}: no ImageNet weights for timm model {name!r} in the "
