@@ -19,10 +19,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from fncssl.experiments.results import Result, axes_of  # noqa: E402
+from fncssl.experiments.results import Result, axes_of
 
 FRACTION_AXES = ("data.label_fraction", "data.label_count")
 CURVE_TAGS = {"train/loss_epoch": "training loss", "val/dice": "validation Dice"}
@@ -46,7 +46,7 @@ def plot_label_efficiency(results: list[Result], out: Path, metric: str = "seg_f
     others = [a for a in axes_of(grid) if a not in (x_axis, "init", "seed")]
     panels: dict[tuple, list[Result]] = {}
     for r in grid:
-        panels.setdefault(tuple(r.point.get(a, "") for a in others) + (r.test,), []).append(r)
+        panels.setdefault((*tuple(r.point.get(a, "") for a in others), r.test), []).append(r)
     inits = sorted({r.point.get("init", "-") for r in grid}, key=lambda s: (s != "scratch", s))
     fig, axs = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
     for ax, (key, members) in zip(axs[0], panels.items(), strict=True):

@@ -110,7 +110,7 @@ def axes_of(results: list[Result]) -> list[str]:
 
 
 def group_key(r: Result, axes: list[str], drop: tuple[str, ...] = ("seed",)) -> tuple:
-    return tuple(r.point.get(a, "") for a in axes if a not in drop) + (r.test,)
+    return (*tuple(r.point.get(a, "") for a in axes if a not in drop), r.test)
 
 
 def summarise(results: list[Result]) -> list[dict]:
@@ -172,7 +172,7 @@ def compare_to_scratch(results: list[Result], metric: str = "seg_f1") -> list[di
     axes = [a for a in axes_of(grid) if a not in ("init", "seed")]
     cells: dict[tuple, dict[str, dict[str, float]]] = {}
     for r in grid:
-        key = tuple(r.point.get(a, "") for a in axes) + (r.test,)
+        key = (*tuple(r.point.get(a, "") for a in axes), r.test)
         cells.setdefault(key, {}).setdefault(r.point["init"], {})[r.seed] = r.metrics[metric]
     rows = []
     for key, by_init in cells.items():

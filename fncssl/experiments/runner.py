@@ -46,7 +46,7 @@ def steps_of(cfg: Any) -> int:
 
 
 def fmt_seconds(s: float) -> str:
-    s = int(round(s))
+    s = round(s)
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -255,7 +255,7 @@ def _attempt(
             fn(cfg)
     except KeyboardInterrupt:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, study goes on
+    except Exception as exc:
         _fail(run_dir, info, exc)
         return None
     took = time.monotonic() - t

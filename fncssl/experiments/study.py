@@ -429,10 +429,10 @@ def _order(runs: list[Run], path: Path) -> list[Run]:
         if state.get(r.name) == 2:
             return
         if state.get(r.name) == 1:
-            raise StudyError(f"{path}: runs reference each other in a cycle: {chain + [r.name]}")
+            raise StudyError(f"{path}: runs reference each other in a cycle: {[*chain, r.name]}")
         state[r.name] = 1
         for n in r.needs:
-            visit(by_name[n], chain + [r.name])
+            visit(by_name[n], [*chain, r.name])
         state[r.name] = 2
         done.append(r)
 

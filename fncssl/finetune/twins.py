@@ -25,11 +25,8 @@ def twin_key(record: ImageRecord) -> str | None:
     parsed = parse_original_name(record.stem)
     if parsed is None:
         return re.sub(r"_[gy]\d*$", "", record.stem)
-    return "|".join(
-        str(v)
-        for v in (parsed.animal, parsed.sample, parsed.column, parsed.row)
-        + (parsed.brain_area, parsed.zoom)
-    )
+    p = parsed
+    return "|".join(map(str, (p.animal, p.sample, p.column, p.row, p.brain_area, p.zoom)))
 
 
 def twin_groups(records: list[ImageRecord]) -> dict[str, list[ImageRecord]]:

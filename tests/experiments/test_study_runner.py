@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fakes import fake_train, f1_of
+from fakes import f1_of, fake_train
 
 from fncssl.experiments.report import write_report
 from fncssl.experiments.results import collect, paired_difference, summarise
@@ -82,7 +82,7 @@ def test_report_regenerates_from_run_directories_alone(study_file, tmp_path):
     write_report(out)
     names = ["summary.csv", "summary.md", "comparison.csv", "comparison.md"]
     first = {n: (out / n).read_text() for n in names}
-    for n in names + ["label_efficiency.png", "curves.png"]:
+    for n in [*names, "label_efficiency.png", "curves.png"]:
         (out / n).unlink()
     (out / "study.yaml").unlink()  # nothing but the run directories
     write_report(out)
