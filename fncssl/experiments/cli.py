@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fncssl.experiments.report import write_report
-from fncssl.experiments.runner import describe, run_study
+from fncssl.experiments.runner import describe, is_rank_zero, run_study
 from fncssl.experiments.study import load_study
 
 
@@ -18,6 +18,8 @@ def study_command(
     if dry_run:
         return 0
     status = run_study(study, resume=resume, log=lambda line: print(line, flush=True))
+    if not is_rank_zero():
+        return 0  # a DDP worker process: rank 0 writes the report
     summary = write_report(study.out)
     print(f"[study] report: {summary} (plots and comparison.md beside it)")
     print(f"[study] TensorBoard: tensorboard --logdir {Path(study.out) / 'tensorboard'}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import statistics
 import time
@@ -158,9 +159,20 @@ def _fail(run_dir: Path, info: dict[str, Any], exc: BaseException) -> None:
     _record(run_dir, {**info, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
 
 
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-GPU (DDP) run: Lightning re-runs the command
+    in each (LOCAL_RANK set), and SLURM's srun starts one task per GPU (SLURM_PROCID)."""
+    return all(int(os.environ.get(k, "0") or 0) == 0 for k in RANK_VARS)
+
+
+RANK_VARS = ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID")
+
+
 def prepare_out(study: Study, resume: bool) -> None:
     """Create the study directory; an existing one with runs needs ``--resume``."""
     out = study.out
+    if not is_rank_zero():
+        return  # the DDP worker processes follow rank 0, which has checked already
     if out.exists() and any(out.glob("*/*/config.yaml")) and not resume:
         raise StudyError(
             f"study directory {out} already holds runs; pass --resume to continue it "
@@ -259,10 +271,11 @@ def _attempt(
         _fail(run_dir, info, exc)
         return None
     took = time.monotonic() - t
-    _record(
-        run_dir,
-        {**info, "status": "done", "train_seconds": took, "steps": steps_of(cfg)},
-    )
+    if is_rank_zero():
+        _record(
+            run_dir,
+            {**info, "status": "done", "train_seconds": took, "steps": steps_of(cfg)},
+        )
     return took
 
 
@@ -284,6 +297,8 @@ def _train(run: Run) -> None:
 
 def _evaluate_extra(study: Study, run: Run) -> None:
     """Score a finished run on every ``evaluate_on`` test collection not yet scored."""
+    if not is_rank_zero():
+        return
     for col in study.evaluate_on:
         if run.config.data.collections == [col]:
             continue  # its own test split: metrics.json already holds it
