@@ -79,9 +79,16 @@ def plot_label_efficiency(results: list[Result], out: Path, metric: str = "seg_f
         ax.set_title(f"{title} test={key[-1]}".strip(", "), fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    return _save(fig, out / "label_efficiency.png")
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    """Lay out, write (atomically) and close ``fig``."""
+    from fncssl.data.atomic import atomic_open
+
     fig.tight_layout()
-    path = out / "label_efficiency.png"
-    fig.savefig(path, dpi=110)
+    with atomic_open(path) as fh:
+        fig.savefig(fh, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -123,11 +130,7 @@ def plot_transfer(matrices: dict[str, dict], out: Path, metric: str = "seg_f1") 
         ax.set_xlabel("test collection")
         ax.set_ylabel("training collection")
         ax.set_title(f"{metric.replace('_', ' ')}: init={init}", fontsize=9)
-    fig.tight_layout()
-    path = out / "transfer_matrix.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "transfer_matrix.png")
 
 
 def read_curves(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -180,11 +183,7 @@ def plot_curves(study_dir: Path, results: list[Result], out: Path) -> Path | Non
         ax.set_ylabel(tag)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "curves.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "curves.png")
 
 
 def write_tensorboard(study_dir: Path, results: list[Result]) -> Path:

@@ -112,3 +112,16 @@ def test_resume_after_the_study_process_is_killed_mid_study(tiny_root, tmp_path)
     assert len(after) == 8
     assert all(after[n] == t for n, t in done_before.items())  # finished runs were skipped
     assert (out / "summary.md").is_file()
+
+
+@pytest.mark.slow
+def test_few_shot_transfer_smoke_study_fine_tunes_from_the_yellow_model(tiny_root, tmp_path):
+    out = tmp_path / "fs"
+    assert study("few_shot_transfer", tiny_root, out) == 0
+    runs = out / "runs"
+    cfg = yaml.safe_load(
+        (runs / "init=from-yellow__label_count=2__seed=0" / "config.yaml").read_text()
+    )
+    assert cfg["model"]["init"] == f"checkpoint:{runs / 'yellow-source'}"
+    assert len(split_of(runs / "init=scratch__label_count=1__seed=0")["train"]) == 1
+    assert (out / "comparison.md").read_text().count("| from-yellow |") == 4

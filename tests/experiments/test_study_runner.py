@@ -9,6 +9,7 @@ import pytest
 import yaml
 from fakes import f1_of, fake_train
 
+from fncssl.cli import main
 from fncssl.experiments.report import write_report
 from fncssl.experiments.results import collect, paired_difference, summarise
 from fncssl.experiments.runner import describe, run_study
@@ -133,3 +134,4 @@ def test_report_on_a_folder_without_finished_runs_is_one_clear_error(tmp_path):
     (tmp_path / "runs" / "x").mkdir(parents=True)
     with pytest.raises(StudyError, match="no finished runs"):
         write_report(tmp_path)
+    assert main(["report", str(tmp_path / "missing")]) == 2
