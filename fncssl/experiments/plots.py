@@ -95,8 +95,11 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 def transfer_matrix(results: list[Result], metric: str = "seg_f1") -> dict[str, dict]:
     """init -> {"rows": train sets, "cols": test sets, "values": mean matrix (nan = none)}."""
+    per_run: dict[str, int] = {}
+    for r in results:
+        per_run[r.run] = per_run.get(r.run, 0) + 1
     tests = sorted({r.test for r in results if "+" not in r.test})
-    if len(tests) < 2:
+    if len(tests) < 2 or max(per_run.values()) < 2:  # no run was tested on other collections
         return {}
     out = {}
     for init in sorted({r.point.get("init", "-") for r in results}):
