@@ -43,6 +43,7 @@ from typing import Any
 
 from fncssl.config import COLLECTIONS, apply_overrides, build, parse_override, read_yaml
 from fncssl.errors import ConfigError, FNCError
+from fncssl.experiments.weights import check_imagenet_weights
 from fncssl.finetune.config import FinetuneConfig
 from fncssl.ssl.config import PretrainConfig
 
@@ -317,7 +318,10 @@ class _Context:
         if kind == "checkpoint" and arg:
             return {"model.init": value}
         if kind == "imagenet" and arg:
-            check_imagenet_weights(arg, where)
+            try:
+                check_imagenet_weights(arg, where)
+            except FNCError as exc:
+                raise StudyError(str(exc)) from None
             return {
                 "model.arch": "smp-unet",
                 "model.encoder": arg,
@@ -439,25 +443,3 @@ def _order(runs: list[Run], path: Path) -> list[Run]:
     for r in runs:
         visit(r, [])
     return done
-
-
-def check_imagenet_weights(name: str, where: str) -> None:
-    """ImageNet weights for timm model ``name`` must already be in a local cache (this
-    project never downloads them during a study)."""
-    import os
-
-    hub = Path(os.environ.get("HF_HUB_CACHE") or "")
-    roots = [hub] if str(hub) else []
-    hf_home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface")
-    roots += [hf_home / "hub"]
-    torch_home = Path(os.environ.get("TORCH_HOME") or Path.home() / ".cache" / "torch")
-    found = any(any(r.glob(f"models--timm--{name}*")) for r in roots if r.is_dir()) or any(
-        (torch_home / "hub" / "checkpoints").glob(f"{name}*")
-    )
-    if not found:
-        raise StudyError(
-            f"{where}: init imagenet:{name}: no ImageNet weights for timm model {name!r} in the "
-            f"local caches ({', '.join(str(r) for r in roots)}, {torch_home}/hub/checkpoints); "
-            "download them once with timm.create_model(name, pretrained=True) where a network "
-            "is available, or drop this init value"
-        )
