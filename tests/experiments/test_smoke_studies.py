@@ -85,13 +85,19 @@ def test_ssl_vs_scratch_smoke_study_covers_every_method(tiny_root, tmp_path):
 
 @pytest.mark.slow
 def test_resume_after_the_study_process_is_killed_mid_study(tiny_root, tmp_path):
+    spec = yaml.safe_load((SMOKE / "label_efficiency.yaml").read_text())
+    spec["base"] = str(REPO / "configs" / "smoke" / "finetune.yaml")
+    del spec["pretrain"]
+    spec["grid"] = {"seed": [0, 1, 2, 3]}
+    path = tmp_path / "four.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
     out = tmp_path / "killed"
     cmd = [
         sys.executable,
         "-m",
         "fncssl",
         "study",
-        str(SMOKE / "label_efficiency.yaml"),
+        str(path),
         f"data.root={tiny_root}",
         "--out",
         str(out),
@@ -100,16 +106,16 @@ def test_resume_after_the_study_process_is_killed_mid_study(tiny_root, tmp_path)
     proc = subprocess.Popen(
         cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 300
-    while len(list(out.glob("runs/*/metrics.json"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    deadline = time.monotonic() + 600
+    while not list(out.glob("runs/*/metrics.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done_before = {p.parent.name: p.stat().st_mtime for p in out.glob("runs/*/metrics.json")}
-    assert 2 <= len(done_before) < 8
+    assert 1 <= len(done_before) < 4
     assert main(["study", *cmd[4:], "--resume"]) == 0
     after = {p.parent.name: p.stat().st_mtime for p in out.glob("runs/*/metrics.json")}
-    assert len(after) == 8
+    assert len(after) == 4
     assert all(after[n] == t for n, t in done_before.items())  # finished runs were skipped
     assert (out / "summary.md").is_file()
 
