@@ -74,7 +74,8 @@ def reading(study_dir: Path) -> str:
     if any(r["verdict"].endswith("better") for r in rows):
         return text + "Even so, this tiny CPU run is no evidence; the GPU studies are."
     return text + (
-        "SSL did not help here, and a short CPU demo cannot show whether it does: a few "
+        "SSL did not demonstrably help here, and a short CPU demo cannot show whether it "
+        "does: a few "
         "dozen pretraining steps on 16 small synthetic images, two seeds and a handful of "
         "test images are far too little; run experiments/label_efficiency.yaml on a GPU."
     )
