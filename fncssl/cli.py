@@ -159,6 +159,19 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return run_demo(Path(a.out), a.seed)
 
 
+def _cmd_study(a: argparse.Namespace) -> int:
+    from fncssl.experiments.cli import study_command
+
+    return study_command(a.study, a.overrides, a.out, a.resume, a.dry_run)
+
+
+def _cmd_report(a: argparse.Namespace) -> int:
+    from fncssl.experiments.report import write_report
+
+    print(f"report written to {write_report(Path(a.study_dir))}")
+    return 0
+
+
 def _add_eval_overrides(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--tile",
@@ -277,6 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="demo-output", help="output folder")
     s.add_argument("--seed", type=int, default=0, help="random seed")
     s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("study", help="run a grid of runs from a study file, then the report")
+    s.add_argument("study", help="study file, e.g. experiments/label_efficiency.yaml")
+    s.add_argument("overrides", nargs="*", help="applied to every run: data.root=/data/fnc")
+    s.add_argument("--out", default="", help="study directory (default runs/<study name>)")
+    s.add_argument("--resume", action="store_true", help="skip finished runs, redo the rest")
+    s.add_argument("--dry-run", action="store_true", help="print the grid and estimated cost")
+    s.set_defaults(func=_cmd_study)
+
+    s = sub.add_parser("report", help="summary tables and plots of a study directory")
+    s.add_argument("study_dir", help="a study directory written by `fncssl study`")
+    s.set_defaults(func=_cmd_report)
     return p
 
 

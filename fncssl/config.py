@@ -147,6 +147,36 @@ def check_read(config: Any, tree: dict[str, Any], prefix: str = "") -> None:
 _ABSENT = object()
 
 
+def prune_unread(schema: type, tree: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``tree`` without the keys whose ``used_if`` condition does not hold (judged on the
+    sibling's value in ``tree``, else its default), and the dotted names removed. For settings
+    shared by several variants (e.g. one study's overrides for every SSL method): each variant
+    keeps what it reads, while :func:`build` still rejects unread keys set for one variant."""
+    removed: list[str] = []
+
+    def walk(sch: type, node: dict[str, Any], prefix: str) -> dict[str, Any]:
+        fields = {f.name: f for f in dataclasses.fields(sch)}
+        defaults = sch()
+        hints = typing.get_type_hints(sch)
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            field = fields.get(key)
+            cond = field.metadata.get("used_if") if field else None
+            if cond is not None:
+                sibling, wanted = cond
+                actual = node.get(sibling, getattr(defaults, sibling))
+                pool = actual if isinstance(actual, list | tuple | dict) else [actual]
+                if not any(w in pool for w in wanted):
+                    removed.append(prefix + key)
+                    continue
+            if field and dataclasses.is_dataclass(hints[key]) and isinstance(value, dict):
+                value = walk(hints[key], value, f"{prefix}{key}.")
+            out[key] = value
+        return out
+
+    return walk(schema, tree, ""), removed
+
+
 def _lookup(tree: Any, path: list[str]) -> Any:
     for part in path:
         if not isinstance(tree, dict) or part not in tree:

@@ -3,6 +3,7 @@ provenance, and a Lightning Trainer built from the ``trainer`` config section.""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +76,14 @@ def build_trainer(
     **extra: Any,
 ) -> pl.Trainer:
     """A Trainer logging to ``<run_dir>/tb``. Data loaders shard by rank themselves
-    (EpochSampler), so Lightning's distributed sampler is off."""
+    (EpochSampler), so Lightning's distributed sampler is off. The progress bar is drawn only
+    on a terminal: redirected output stays free of bar redraws."""
     t = cfg.trainer
     if torch.cuda.is_available() and t.accelerator != "cpu":
         torch.set_float32_matmul_precision("high")  # TF32 matmuls/convs for fp32 on CUDA
+    show_bar = bool(extra.pop("enable_progress_bar", sys.stdout.isatty()))
+    # the progress bar reads logged values (a GPU sync) at every refresh: refresh when logging
+    bar = [TQDMProgressBar(refresh_rate=max(log_every_n_steps, 1))] if show_bar else []
     return pl.Trainer(
         default_root_dir=run_dir,
         max_epochs=t.max_epochs,
@@ -89,8 +94,8 @@ def build_trainer(
         num_nodes=t.num_nodes,
         strategy=t.strategy,
         profiler=t.profiler or None,
-        # the progress bar reads logged values (a GPU sync) at every refresh: refresh when logging
-        callbacks=[*callbacks, TQDMProgressBar(refresh_rate=max(log_every_n_steps, 1))],
+        callbacks=[*callbacks, *bar],
+        enable_progress_bar=show_bar,
         logger=TensorBoardLogger(str(run_dir), name="tb", version="", default_hp_metric=False),
         log_every_n_steps=log_every_n_steps,
         num_sanity_val_steps=0,

@@ -95,3 +95,16 @@ def test_ssl_method_choices_match_the_registry():
     from fncssl.ssl.methods import METHODS
 
     assert sorted(SSL_METHODS) == sorted(METHODS)
+
+
+def test_prune_unread_keeps_what_each_variant_reads():
+    from fncssl.config import build, prune_unread
+
+    tree = {"ssl": {"method": "byol", "temperature": 0.1, "queue_size": 64, "momentum": 0.9}}
+    pruned, removed = prune_unread(PretrainConfig, tree)
+    assert sorted(removed) == ["ssl.queue_size", "ssl.temperature"]
+    assert build(PretrainConfig, pruned).ssl.momentum == 0.9
+    tree["ssl"]["method"] = "moco"
+    pruned, removed = prune_unread(PretrainConfig, tree)
+    assert removed == []
+    assert build(PretrainConfig, pruned).ssl.queue_size == 64

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from fncssl.augment import SegAugmentConfig
-from fncssl.config import ExperimentConfig, setting
+from fncssl.config import DataConfig, ExperimentConfig, setting
 from fncssl.errors import ConfigError
 from fncssl.evaluation.postprocess import PostprocessConfig
 from fncssl.finetune.losses import LOSS_NAMES
@@ -74,9 +74,26 @@ class SpeedConfig:
 
 
 @dataclasses.dataclass
+class FinetuneDataConfig(DataConfig):
+    """The shared data keys plus ``label_count``: train on this many images of the training
+    pool (0 = use ``label_fraction``). Count subsets are nested like fraction subsets."""
+
+    label_count: int = setting(0, ge=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.label_count and self.label_fraction < 1.0:
+            raise ConfigError(
+                "data.label_count and data.label_fraction < 1 exclude each other: give one "
+                f"(got label_count={self.label_count}, label_fraction={self.label_fraction})"
+            )
+
+
+@dataclasses.dataclass
 class FinetuneConfig(ExperimentConfig):
     """Everything ``fncssl finetune`` reads."""
 
+    data: FinetuneDataConfig = dataclasses.field(default_factory=FinetuneDataConfig)
     loss: LossConfig = dataclasses.field(default_factory=LossConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     augment: SegAugmentConfig = dataclasses.field(default_factory=SegAugmentConfig)

@@ -69,6 +69,7 @@ def prepare_split(
         cfg.data.label_fraction,
         cfg.seed,
         binarise=cfg.data.binarise,
+        label_count=cfg.data.label_count,
     )
     check_crop_fits(split, cfg.data.crop_size, size_multiple(cfg.model.arch))
     return root, split
@@ -149,7 +150,9 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
     init_note = initialise(model, cfg.model.init, cfg.model.arch)
     print(f"[finetune] {init_note}")
     write_run_config(run_dir, cfg, resume, data_root_resolved=str(root), init_note=init_note)
-    write_split(run_dir / "split.json", split, cfg.seed, cfg.data.label_fraction)
+    write_split(
+        run_dir / "split.json", split, cfg.seed, cfg.data.label_fraction, cfg.data.label_count
+    )
     print(
         f"[finetune] {len(split.train)} training / {len(split.val)} validation / "
         f"{len(split.test)} test images; run directory {run_dir}"

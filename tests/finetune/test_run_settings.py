@@ -62,7 +62,9 @@ def test_evaluate_and_predict_pass_the_runs_settings_on(trained_run, tmp_path, m
     assert seen == [(256, 32), 50]  # configs/smoke/finetune.yaml, not 512/64/200
     ec.evaluate_checkpoint(str(trained_run), tile=128, postprocess=["min_size=7"])
     assert seen[2:] == [(128, 32), 7]
-    monkeypatch.setattr(pr, "probability_map", fake_map)
+    monkeypatch.setattr(
+        pr, "probability_maps", lambda m, ims, tiles, d=None: [fake_map(m, i, tiles) for i in ims]
+    )
     image = tmp_path / "x.png"
     from PIL import Image
 
