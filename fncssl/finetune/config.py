@@ -9,6 +9,7 @@ from fncssl.augment import SegAugmentConfig
 from fncssl.config import ExperimentConfig
 from fncssl.errors import ConfigError
 from fncssl.evaluation.postprocess import PostprocessConfig
+from fncssl.semisup.config import SemisupConfig
 
 
 @dataclasses.dataclass
@@ -70,3 +71,4 @@ class FinetuneConfig(ExperimentConfig):
     early_stopping_patience: int = 20
     log_every_n_steps: int = 10
     image_log_every_n_epochs: int = 5
+    semisup: SemisupConfig = dataclasses.field(default_factory=SemisupConfig)

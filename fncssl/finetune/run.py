@@ -119,8 +119,16 @@ def check_resume_compatible(cfg: FinetuneConfig, run_dir: Path) -> None:
         )
 
 
-def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
-    """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir."""
+def run_finetune(cfg: FinetuneConfig, resume: bool = False, hooks=None) -> Path:
+    """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir.
+
+    With ``semisup.mode`` other than none, :mod:`fncssl.semisup.run` takes over; it calls back
+    here with ``hooks`` (a :class:`fncssl.semisup.run.Hooks`) that build its module and data.
+    """
+    if hooks is None and cfg.semisup.mode != "none":
+        from fncssl.semisup.run import run_semisup
+
+        return run_semisup(cfg, resume)
     root, split = prepare_split(cfg)
     run_dir = run_dir_for(cfg)
     last = last_checkpoint(run_dir, resume)
@@ -136,10 +144,10 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
         f"[finetune] {len(split.train)} training / {len(split.val)} validation / "
         f"{len(split.test)} test images; run directory {run_dir}"
     )
-    module = SegmentationModule(model, cfg, split.val)
+    module = hooks.module(model, split) if hooks else SegmentationModule(model, cfg, split.val)
     if cfg.speed.compile:
         module.model = torch.compile(model)
-    data = SegmentationData(split, cfg)
+    data = hooks.data(split) if hooks else SegmentationData(split, cfg)
     trainer = finetune_trainer(cfg, run_dir)
     if cfg.optim.lr_find and not resume:
         from pytorch_lightning.tuner import Tuner
