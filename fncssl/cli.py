@@ -126,6 +126,16 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return run_demo(Path(a.out), a.seed)
 
 
+def _cmd_pseudolabel(a: argparse.Namespace) -> int:
+    from fncssl.config import load_config
+    from fncssl.semisup.pseudolabel import PseudoLabelConfig, run_pseudolabel
+
+    cfg = load_config(PseudoLabelConfig, None, a.overrides)
+    manifest = run_pseudolabel(a.checkpoint, Path(a.out), cfg)
+    print(f"{len(manifest['images'])} pseudo-label map(s) and manifest.json written to {a.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fncssl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -199,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu")
     s.set_defaults(func=_cmd_predict)
 
+    s = sub.add_parser("pseudolabel", help="teacher probabilities for the unlabelled images")
+    s.add_argument("checkpoint", help="run dir, Lightning .ckpt or published model.pth")
+    s.add_argument("--out", required=True, help="folder for <key>.png maps and manifest.json")
+    s.add_argument(
+        "overrides",
+        nargs="*",
+        help="root=DIR collections=[red] tta=none|flips|d4 max_images=N extra_images=[...] "
+        "tile=512 overlap=64 batch_size=8 device=auto",
+    )
+    s.set_defaults(func=_cmd_pseudolabel)
+
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")
     s.add_argument("--out", default="demo-output")
     s.add_argument("--seed", type=int, default=0)
@@ -207,7 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # argparse stops filling a positional list at the first option, so `k=v` overrides given
+    # after an option (`fncssl pseudolabel CKPT --out DIR k=v`) arrive here: keep them.
+    if extra:
+        if not isinstance(getattr(args, "overrides", None), list) or any(
+            e.startswith("-") or "=" not in e for e in extra
+        ):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides += extra
     try:
         return int(args.func(args))
     except FNCError as exc:
