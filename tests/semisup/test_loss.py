@@ -43,7 +43,7 @@ def test_manual_and_confident_pixels_weighted_uncertain_pixels_contribute_nothin
     lab_logits, mask, u_logits, prob, ignore = _case()
     target, weight = pseudo_targets(prob, LOW, HIGH, "confidence", ignore)
     manual_weight, lam = 0.7, 2.5
-    total, manual, pseudo = student_loss(
+    total, _, _ = student_loss(
         lambda lg, t: bce_loss(lg, t), lab_logits, mask, u_logits, target, weight,
         manual_weight, lam, {"bce": 1.0},
     )  # fmt: skip
