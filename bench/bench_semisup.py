@@ -35,13 +35,14 @@ from fncssl.semisup.pseudolabel import unlabelled_records, write_pseudolabels
 SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke" / "pseudolabel.yaml"
 COMPARE = [
     "data.label_fraction=0.1",
-    "data.crop_size=128",
+    "data.crop_size=96",
     "data.batch_size=4",
     "data.samples_per_epoch=32",
     "data.val_samples=8",
-    "trainer.max_epochs=6",
+    "trainer.max_epochs=5",
     "eval.every_n_epochs=0",
-    "semisup.max_unlabelled=0",
+    "semisup.max_unlabelled=6",
+    "semisup.unlabelled_ratio=0.5",
     "semisup.lambda_max=1.0",
 ]
 

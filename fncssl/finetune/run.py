@@ -10,6 +10,7 @@ Every check on the inputs runs before training starts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 import torch
@@ -31,6 +32,9 @@ from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.init import initialise
 from fncssl.models.registry import model_from_config, size_multiple
 from fncssl.rundir import build_trainer, last_checkpoint, write_run_config
+
+if TYPE_CHECKING:
+    from fncssl.semisup.run import Hooks
 
 
 def data_root(root: str) -> Path:
@@ -119,7 +123,7 @@ def check_resume_compatible(cfg: FinetuneConfig, run_dir: Path) -> None:
         )
 
 
-def run_finetune(cfg: FinetuneConfig, resume: bool = False, hooks=None) -> Path:
+def run_finetune(cfg: FinetuneConfig, resume: bool = False, hooks: Hooks | None = None) -> Path:
     """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir.
 
     With ``semisup.mode`` other than none, :mod:`fncssl.semisup.run` takes over; it calls back

@@ -1,10 +1,10 @@
 """Random crops of pseudo-labelled images: image, teacher probabilities and ignore flags.
 
 Items: ``{"image": uint8 (3, S, S), "prob": uint8 (1, S, S) (255 * p), "ignore": bool
-(1, S, S), "key": str}``. ``ignore`` marks pixels of pseudo-objects dropped by the object
-filter (:mod:`fncssl.semisup.objects`). Crops are centred on confident pseudo-cells with
-probability ``foreground_bias`` and reproducible per (seed, epoch, index), like the other
-crop datasets.
+(1, S, S), "key": str, "origin": (y, x)}``. ``ignore`` marks pixels of pseudo-objects
+dropped by the object filter (:mod:`fncssl.semisup.objects`). Crops are centred on confident
+pseudo-cells with probability ``foreground_bias`` and reproducible per (seed, epoch, index),
+like the other crop datasets.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from fncssl.data.datasets import DecodedImageCache, _crop_origin, _CropDataset
+from fncssl.data.datasets import DecodedImageCache, _crop_origin, _CropDataset, crop_tensor
 from fncssl.data.imageio import _load
 from fncssl.data.layout import ImageRecord
 from fncssl.errors import DataError
@@ -67,10 +66,9 @@ class PseudoLabelCrops(_CropDataset):
         )
         s = self.crop_size
         return {
-            "image": torch.from_numpy(
-                np.ascontiguousarray(img[y : y + s, x : x + s].transpose(2, 0, 1))
-            ),
-            "prob": torch.from_numpy(np.ascontiguousarray(prob[y : y + s, x : x + s][None])),
-            "ignore": torch.from_numpy(np.ascontiguousarray(ignore[y : y + s, x : x + s][None])),
+            "image": crop_tensor(img, y, x, s),
+            "prob": crop_tensor(prob, y, x, s),
+            "ignore": crop_tensor(ignore, y, x, s),
             "key": rec.key,
+            "origin": (y, x),
         }

@@ -137,3 +137,21 @@ def test_d4_tta_is_invariant_to_the_transforms_it_averages_over():
     flipped = tta_probability(model, image[:, ::-1].copy(), tiles, "cpu", "flips")
     assert np.allclose(tta_probability(model, image, tiles, "cpu", "flips")[:, ::-1], flipped,
                        atol=1e-5)  # fmt: skip
+
+
+def test_pseudo_crops_align_probabilities_and_ignore_dropped_objects(labelled_dir, synth_root):
+    from fncssl.semisup.dataset import PseudoLabelCrops
+    from fncssl.semisup.objects import dropped_objects
+
+    records = open_archive(synth_root).select(["red"], ["unlabelled"])
+    crops = PseudoLabelCrops(records, labelled_dir, 64, 6, 1.0, 0, 0.7, 400, 0.0)
+    for i in range(len(crops)):
+        item = crops[i]
+        rec = next(r for r in records if r.key == item["key"])
+        stored = _load(labelled_dir / f"{rec.key}.png")
+        (y, x), s = item["origin"], 64
+        assert np.array_equal(item["prob"][0].numpy(), stored[y : y + s, x : x + s])
+        assert np.array_equal(item["image"].numpy().transpose(1, 2, 0),
+                              read_image(rec.image)[y : y + s, x : x + s])  # fmt: skip
+        drop = dropped_objects(stored, 0.7, 400, 0.0)[y : y + s, x : x + s]
+        assert np.array_equal(item["ignore"][0].numpy(), drop)
