@@ -110,7 +110,9 @@ def check_manifest(
     if missing or extra:
         raise FNCError(
             f"{folder} was made for another image set: {len(missing)} image(s) missing "
-            f"(e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]})"
+            f"(e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]}); a student "
+            "expects the unlabelled images of data.collections (semisup.max_unlabelled) plus, "
+            "with semisup.unlabelled_pool, its training pool outside the label subset"
         )
     for key, rec in wanted.items():
         entry, now = listed[key], image_entry(rec)
