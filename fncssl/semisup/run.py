@@ -118,14 +118,16 @@ def run_pseudolabel_rounds(cfg: FinetuneConfig) -> Path:
         raise FNCError(f"run {parent} already exists; choose another run.name")
     root, split = prepare_split(cfg)
     records = student_unlabelled(cfg, root, split)
-    write_run_config(parent, cfg, False, data_root_resolved=str(root))
     given = Path(s.pseudo_dir) if s.pseudo_dir else None
     teacher = s.teacher
-    if given is not None and (given / MANIFEST).is_file() and not teacher:
-        manifest_teacher = read_manifest(given)["teacher"]["checkpoint"]
-        teacher = manifest_teacher if Path(manifest_teacher).exists() else ""
-        check_manifest(given, records)
-    elif not teacher:
+    reuse = given is not None and (given / MANIFEST).is_file()
+    if reuse:  # checked before anything is written
+        check_manifest(given, records, teacher_identity(teacher) if teacher else None)
+        if not teacher:
+            labelled_by = read_manifest(given)["teacher"]["checkpoint"]
+            teacher = labelled_by if Path(labelled_by).exists() else ""
+    write_run_config(parent, cfg, False, data_root_resolved=str(root))
+    if not teacher and not reuse:
         print("[semisup] no semisup.teacher: training one at the same split first")
         teacher = str(run_finetune(_sub_config(cfg, parent, "teacher", mode="none")))
     rounds: list[dict] = []

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,3 +156,21 @@ def test_pseudo_crops_align_probabilities_and_ignore_dropped_objects(labelled_di
                               read_image(rec.image)[y : y + s, x : x + s])  # fmt: skip
         drop = dropped_objects(stored, 0.7, 400, 0.0)[y : y + s, x : x + s]
         assert np.array_equal(item["ignore"][0].numpy(), drop)
+
+
+def test_finetune_refuses_a_pseudo_dir_of_another_teacher_or_image_set(
+    labelled_dir, synth_root, teacher_pth, tmp_path, capsys
+):
+    other = tmp_path / "other.pth"
+    torch.save({"model": _perturbed_teacher()}, other)
+    smoke = Path(__file__).resolve().parents[2] / "configs" / "smoke" / "pseudolabel.yaml"
+    base = ["finetune", str(smoke), f"data.root={synth_root}", f"run.dir={tmp_path}",
+            f"semisup.pseudo_dir={labelled_dir}", "semisup.max_unlabelled=0"]  # fmt: skip
+    cases = (
+        ([f"semisup.teacher={other}", "semisup.unlabelled_pool=false"], "another teacher"),
+        ([f"semisup.teacher={teacher_pth}", "data.label_fraction=0.5"], "another image set"),
+    )
+    for i, (extra, message) in enumerate(cases):
+        assert main([*base, f"run.name=r{i}", *extra]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / f"r{i}" / "round-1" / "checkpoints").exists()
