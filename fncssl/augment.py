@@ -75,11 +75,20 @@ class SegmentationAugment(nn.Module):
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.training:
             return image, mask
-        m = mask.float()
-        if self.geometric is not None:
-            image, m = self.geometric(image, m)
-        image = self.photometric(image).clamp(0.0, 1.0)
+        image, m = self.transform(image, mask.float())
         return image, (m > 0.5).to(mask.dtype)
+
+    @torch.no_grad()
+    def transform(
+        self, image: torch.Tensor, maps: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like ``forward`` for float maps (B, C, H, W): same geometry (nearest resampling),
+        photometry on the image only, maps not thresholded (e.g. pseudo-label weights)."""
+        if not self.training:
+            return image, maps
+        if self.geometric is not None:
+            image, maps = self.geometric(image, maps)
+        return self.photometric(image).clamp(0.0, 1.0), maps
 
 
 @dataclass

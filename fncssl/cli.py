@@ -191,6 +191,16 @@ def _add_eval_overrides(s: argparse.ArgumentParser) -> None:
     )
 
 
+def _cmd_pseudolabel(a: argparse.Namespace) -> int:
+    from fncssl.config import load_config
+    from fncssl.semisup.pseudolabel import PseudoLabelConfig, run_pseudolabel
+
+    cfg = load_config(PseudoLabelConfig, None, a.overrides)
+    manifest = run_pseudolabel(a.checkpoint, Path(a.out), cfg)
+    print(f"{len(manifest['images'])} pseudo-label map(s) and manifest.json written to {a.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fncssl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -285,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_eval_overrides(s)
     _speed_args(s)
     s.set_defaults(func=_cmd_predict)
+
+    s = sub.add_parser("pseudolabel", help="teacher probabilities for the unlabelled images")
+    s.add_argument("checkpoint", help="run dir, Lightning .ckpt or published model.pth")
+    s.add_argument("--out", required=True, help="folder for <key>.png maps and manifest.json")
+    s.add_argument(
+        "overrides",
+        nargs="*",
+        help="root=DIR collections=[red] tta=none|flips|d4 max_images=N extra_images=[...] "
+        "tile=512 overlap=64 batch_size=8 device=auto",
+    )
+    s.set_defaults(func=_cmd_pseudolabel)
 
     s = sub.add_parser("demo", help="run the pipeline, small, on synthetic data")
     s.add_argument("--out", default="demo-output", help="output folder")

@@ -68,6 +68,13 @@ def _crop_origin(
     return int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
 
 
+def crop_tensor(array: np.ndarray, y: int, x: int, size: int) -> torch.Tensor:
+    """The (C, S, S) tensor of an (H, W, C) array's crop at (y, x); (1, S, S) for (H, W)."""
+    crop = array[y : y + size, x : x + size]
+    crop = crop.transpose(2, 0, 1) if crop.ndim == 3 else crop[None]
+    return torch.from_numpy(np.ascontiguousarray(crop))
+
+
 class _CropDataset(Dataset):
     def __init__(
         self,
@@ -186,9 +193,7 @@ class LabelledCrops(_CropDataset):
         if not self.pixels:  # the same draws, so the same crops as with pixels
             return {"key": rec.key, "origin": (y, x)}
         return {
-            "image": torch.from_numpy(
-                np.ascontiguousarray(img[y : y + s, x : x + s].transpose(2, 0, 1))
-            ),
+            "image": crop_tensor(img, y, x, s),
             "mask": torch.from_numpy(mask[y : y + s, x : x + s][None].astype(np.uint8)),
             "key": rec.key,
             "origin": (y, x),
@@ -220,10 +225,8 @@ class UnlabelledCrops(_CropDataset):
         y, x = _crop_origin(
             rng, img.shape[:2], self.crop_size, self._centres[rec.key], self.foreground_bias
         )
-        s = self.crop_size
-        crop = img[y : y + s, x : x + s].transpose(2, 0, 1)
         return {
-            "image": torch.from_numpy(np.ascontiguousarray(crop)),
+            "image": crop_tensor(img, y, x, self.crop_size),
             "key": rec.key,
             "origin": (y, x),
         }

@@ -10,6 +10,7 @@ from fncssl.config import DataConfig, ExperimentConfig, setting
 from fncssl.errors import ConfigError
 from fncssl.evaluation.postprocess import PostprocessConfig
 from fncssl.finetune.losses import LOSS_NAMES
+from fncssl.semisup.config import SemisupConfig
 
 
 @dataclasses.dataclass
@@ -102,3 +103,4 @@ class FinetuneConfig(ExperimentConfig):
     early_stopping_patience: int = setting(20, ge=0)
     log_every_n_steps: int = setting(10, ge=1)
     image_log_every_n_epochs: int = setting(5, ge=1)
+    semisup: SemisupConfig = dataclasses.field(default_factory=SemisupConfig)

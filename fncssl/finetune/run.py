@@ -10,6 +10,7 @@ Every check on the inputs runs before training starts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytorch_lightning as pl
 import torch
@@ -22,7 +23,7 @@ from fncssl.data.check import check_pairs
 from fncssl.data.datasets import DecodedImageCache
 from fncssl.data.default_archive import data_root
 from fncssl.data.layout import open_archive
-from fncssl.errors import FNCError
+from fncssl.errors import ConfigError, FNCError
 from fncssl.evaluation.evaluate import evaluate_records
 from fncssl.evaluation.report import table2_markdown
 from fncssl.finetune.config import FinetuneConfig
@@ -34,6 +35,9 @@ from fncssl.models.checkpoint import load_strict, read_weights
 from fncssl.models.init import initialise
 from fncssl.models.registry import model_from_config, size_multiple
 from fncssl.rundir import build_trainer, fit_or_explain, last_checkpoint, write_run_config
+
+if TYPE_CHECKING:
+    from fncssl.semisup.run import Hooks
 
 
 def default_run_name(cfg: FinetuneConfig) -> str:
@@ -137,8 +141,16 @@ def check_resume_compatible(cfg: FinetuneConfig, run_dir: Path) -> None:
         )
 
 
-def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
-    """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir."""
+def run_finetune(cfg: FinetuneConfig, resume: bool = False, hooks: Hooks | None = None) -> Path:
+    """Train, keep the best checkpoint, evaluate it on the test split; returns the run dir.
+
+    With ``semisup.mode`` other than none, :mod:`fncssl.semisup.run` takes over; it calls back
+    here with ``hooks`` (a :class:`fncssl.semisup.run.Hooks`) that build its module and data.
+    """
+    if hooks is None and cfg.semisup.mode != "none":
+        from fncssl.semisup.run import run_semisup
+
+        return run_semisup(cfg, resume)
     cache = DecodedImageCache()
     root, split = prepare_split(cfg, cache)
     run_dir = run_dir_for(cfg)
@@ -157,12 +169,17 @@ def run_finetune(cfg: FinetuneConfig, resume: bool = False) -> Path:
         f"[finetune] {len(split.train)} training / {len(split.val)} validation / "
         f"{len(split.test)} test images; run directory {run_dir}"
     )
-    module = SegmentationModule(model, cfg, split.val)
+    module = hooks.module(model, split) if hooks else SegmentationModule(model, cfg, split.val)
     if cfg.speed.compile:
         module.model = torch.compile(model)
-    data = SegmentationData(split, cfg, cache)
-    if cfg.speed.device_crops:
-        module.bank = DeviceImageBank([data.train_set, data.val_set])
+    if hooks:
+        if cfg.speed.device_crops:
+            raise ConfigError("speed.device_crops does not apply with semisup.mode; set it false")
+        data = hooks.data(split)
+    else:
+        data = SegmentationData(split, cfg, cache)
+        if cfg.speed.device_crops:
+            module.bank = DeviceImageBank([data.train_set, data.val_set])
     trainer = finetune_trainer(cfg, run_dir)
     if cfg.optim.lr_find and not resume:
         from pytorch_lightning.tuner import Tuner

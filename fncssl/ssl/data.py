@@ -41,10 +41,12 @@ def pretraining_records(
     return records
 
 
-def assert_no_test(records: list[ImageRecord], test: list[ImageRecord]) -> None:
+def assert_no_test(
+    records: list[ImageRecord], test: list[ImageRecord], what: str = "pretraining images"
+) -> None:
     """Raise if any record is (by path or stem) one of the test images."""
     test_paths = {r.image.resolve() for r in test}
     test_stems = {r.stem for r in test}
     bad = [r.image for r in records if r.image.resolve() in test_paths or r.stem in test_stems]
     if bad:
-        raise FNCError(f"test image(s) among the pretraining images: {bad[:3]}")
+        raise FNCError(f"test image(s) among the {what}: {bad[:3]}")

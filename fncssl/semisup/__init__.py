@@ -1,0 +1,1 @@
+"""Semi-supervised fine-tuning: offline pseudo-labels from a teacher, and online consistency."""
