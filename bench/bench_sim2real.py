@@ -92,7 +92,7 @@ def train(
         loss.backward()
         opt.step()
         sched.step()
-        if step % 50 == 0 or step == steps - 1:
+        if step % 10 == 0 or step == steps - 1:
             print(f"  step {step:5d} loss {loss.item():.3f} ({time.perf_counter() - t0:.0f} s)")
     return model.eval()
 
@@ -151,13 +151,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--collections", default="yellow,red")
     p.add_argument("--images", type=int, default=24, help="synthetic labelled images (full size)")
-    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--steps", type=int, default=150)
     p.add_argument("--crop", type=int, default=192)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument("--samples", default=str(SAMPLES))
     p.add_argument("--out", default="sim2real.json")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (the cores are shared)")
     p.add_argument("--gpu", action="store_true", help="paper-sized run on CUDA")
     args = p.parse_args()
     if args.gpu:  # paper-sized: the full labelled collection, 512 px crops, batch 32
@@ -165,6 +166,7 @@ def main() -> None:
         args.steps = max(args.steps, 2000)  # about 40 epochs of 50 crops per trainval image
     if not Path(args.samples).is_dir():
         raise SystemExit(f"real samples not found at {args.samples}")
+    torch.set_num_threads(args.threads)
     results = run(args)
     Path(args.out).write_text(json.dumps(results, indent=1, default=str))
     print(markdown(results))

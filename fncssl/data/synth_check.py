@@ -46,7 +46,9 @@ def find_labelled(root: str | Path, max_per_collection: int | None = None) -> li
     if not root.is_dir():
         raise DataError(f"not a folder: {root}")
     found: list[Labelled] = []
-    flat = [c for c in COLLECTIONS if (root / c / "images").is_dir() and (root / c / "masks").is_dir()]
+    flat = [
+        c for c in COLLECTIONS if (root / c / "images").is_dir() and (root / c / "masks").is_dir()
+    ]
     if flat:
         for c in flat:
             for img in sorted((root / c / "images").glob("*.png")):
@@ -64,7 +66,9 @@ def find_labelled(root: str | Path, max_per_collection: int | None = None) -> li
             by.setdefault(x.collection, []).append(x)
         found = [x for c in by for x in by[c][:max_per_collection]]
     if not found:
-        raise DataError(f"{root}: no labelled images (expected <collection>/images + masks, or an FNC archive)")
+        raise DataError(
+            f"{root}: no labelled images (expected <collection>/images + masks, or an FNC archive)"
+        )
     return found
 
 
@@ -204,12 +208,17 @@ def to_text(table: dict, real: list[Labelled], synth: list[Labelled]) -> str:
     return "\n".join(lines)
 
 
-def _crop_at_cell(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+def _crop_at_cell(
+    rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, size: int
+) -> np.ndarray:
     h, w = mask.shape
     ys, xs = np.nonzero(mask)
     if len(ys):
         i = rng.integers(len(ys))
-        cy, cx = ys[i] + rng.integers(-size // 4, size // 4 + 1), xs[i] + rng.integers(-size // 4, size // 4 + 1)
+        cy, cx = (
+            ys[i] + rng.integers(-size // 4, size // 4 + 1),
+            xs[i] + rng.integers(-size // 4, size // 4 + 1),
+        )
     else:
         cy, cx = rng.integers(h), rng.integers(w)
     y0 = int(np.clip(cy - size // 2, 0, max(h - size, 0)))
@@ -241,7 +250,9 @@ def montage(
                 tiles.append(_crop_at_cell(rng, read_image(x.image), read_mask(x.mask, True), size))
                 tiles.append(np.full((size, pad, 3), 128, np.uint8))
             row = np.concatenate(tiles, axis=1)
-            cv2.putText(row, f"{c} {label}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
+            cv2.putText(
+                row, f"{c} {label}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1
+            )
             rows += [row, np.full((pad, row.shape[1], 3), 128, np.uint8)]
     if not rows:
         raise DataError("no collection has both real and synthetic labelled images")
@@ -274,7 +285,10 @@ def run_synth_check(
     print(text)
     folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"
     write_text(folder / "synth_check.txt", text + "\n")
-    write_json(folder / "synth_check.json", {c: {k: list(v) for k, v in r.items()} for c, r in table.items()})
+    write_json(
+        folder / "synth_check.json",
+        {c: {k: list(v) for k, v in r.items()} for c, r in table.items()},
+    )
     write_image(folder / "montage.png", montage(real, synth, seed=seed))
     print(f"written: {folder / 'synth_check.txt'}, {folder / 'montage.png'}")
     return 0 if all_matched(table) else 1
