@@ -150,9 +150,9 @@ def markdown(results: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--collections", default="yellow,red")
-    p.add_argument("--images", type=int, default=24, help="synthetic labelled images (full size)")
-    p.add_argument("--steps", type=int, default=150)
-    p.add_argument("--crop", type=int, default=192)
+    p.add_argument("--images", type=int, default=12, help="synthetic labelled images (full size)")
+    p.add_argument("--steps", type=int, default=80)
+    p.add_argument("--crop", type=int, default=160)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="rendering processes")

@@ -97,13 +97,21 @@ def expose(
     if domain.blur > 0.3:  # optical defocus acts before the sensor adds noise
         stain = cv2.GaussianBlur(stain, (0, 0), domain.blur)
         tissue = cv2.GaussianBlur(tissue, (0, 0), domain.blur)
-    read = rng.standard_normal((h, w)).astype(np.float32) * domain.noise
+    read = rng.standard_normal((h, w), dtype=np.float32)
+    read *= domain.noise
     if domain.column_noise > 0:
         read += rng.normal(0, domain.column_noise, (1, w)).astype(np.float32)
-    shot = rng.standard_normal((h, w)).astype(np.float32) * np.sqrt(np.clip(stain, 0, None))
-    rgb = (stain + 0.3 * shot)[..., None] * sc + (tissue + read)[..., None] * tc
-    rgb = 255.0 * (np.clip(rgb - BLACK_LEVEL, 0, 255) / 255.0) ** domain.gamma
-    out = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    shot = rng.standard_normal((h, w), dtype=np.float32)
+    shot *= cv2.sqrt(np.maximum(stain, 0))
+    stain = cv2.scaleAdd(shot, 0.3, stain)
+    tissue = tissue + read
+    out = np.empty((h, w, 3), np.uint8)
+    for ch in range(3):  # weighted sum, black level, round and saturate to uint8
+        mixed = cv2.addWeighted(stain, float(sc[ch]), tissue, float(tc[ch]), -BLACK_LEVEL + 0.5)
+        np.clip(mixed, 0, 255, out=mixed)
+        out[..., ch] = mixed.astype(np.uint8)
+    lut = np.clip(np.rint(255.0 * (np.arange(256) / 255.0) ** domain.gamma), 0, 255)
+    out = cv2.LUT(out, lut.astype(np.uint8))
     if domain.jpeg_quality:  # channel by channel, so no chroma leaks into the weak channels
         params = [cv2.IMWRITE_JPEG_QUALITY, domain.jpeg_quality]
         for ch in range(3):
