@@ -46,7 +46,7 @@ def draw_domain(rng: np.random.Generator, style: CollectionStyle) -> ImageDomain
         background=float(style.tissue_level * math.exp(rng.normal(0.0, 0.35))),
         gamma=float(rng.uniform(0.85, 1.15)),
         blur=float(rng.uniform(0.0, style.max_blur)),
-        noise=float(rng.uniform(0.8, 2.2)),
+        noise=float(rng.uniform(0.6, 1.8)),
         column_noise=float(rng.uniform(0.0, 0.8) if rng.random() < 0.35 else 0.0),
         jpeg_quality=int(rng.integers(45, 90)) if rng.random() < style.jpeg_fraction else 0,
         illumination=float(rng.uniform(0.1, 0.6)),

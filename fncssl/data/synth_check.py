@@ -72,21 +72,32 @@ def find_labelled(root: str | Path, max_per_collection: int | None = None) -> li
     return found
 
 
-def psd_slope(grey: np.ndarray, keep: np.ndarray) -> float:
+def _tiles(shape: tuple[int, int], size: int, most: int) -> list[tuple[int, int]]:
+    """Top-left corners of up to ``most`` evenly spread ``size`` squares inside ``shape``."""
+    h, w = shape
+    ny, nx = max(1, min(h // size, int(most**0.5))), max(1, min(w // size, int(most**0.5)))
+    ys = np.linspace(0, max(h - size, 0), ny).astype(int)
+    xs = np.linspace(0, max(w - size, 0), nx).astype(int)
+    return [(int(y), int(x)) for y in ys for x in xs]
+
+
+def psd_slope(grey: np.ndarray, keep: np.ndarray, tile: int = 256) -> float:
     """Slope of log radially-averaged power vs log frequency (1/64 to 1/4 cycles/px).
 
-    Pixels outside ``keep`` are replaced by the median of the kept ones before the FFT.
+    Welch-style: spectra of up to 16 Hann-windowed ``tile`` squares are averaged. Pixels
+    outside ``keep`` are replaced by the median of the kept ones before the FFT.
     """
     g = grey.astype(np.float32)
     fill = float(np.median(g[keep])) if keep.any() else 0.0
     g = np.where(keep, g, fill)
-    g = g - g.mean()
-    h, w = g.shape
-    win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32)
-    power = np.abs(np.fft.fftshift(np.fft.fft2(g * win))) ** 2
-    fy = np.fft.fftshift(np.fft.fftfreq(h))[:, None]
-    fx = np.fft.fftshift(np.fft.fftfreq(w))[None, :]
-    f = np.sqrt(fx**2 + fy**2)
+    size = min(tile, *g.shape)
+    win = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
+    power = np.zeros((size, size), np.float64)
+    for y, x in _tiles(g.shape, size, 16):
+        t = g[y : y + size, x : x + size]
+        power += np.abs(np.fft.fftshift(np.fft.fft2((t - t.mean()) * win))) ** 2
+    freq = np.fft.fftshift(np.fft.fftfreq(size))
+    f = np.sqrt(freq[None, :] ** 2 + freq[:, None] ** 2)
     edges = np.geomspace(1 / 64, 1 / 4, 13)
     idx = np.digitize(f.ravel(), edges)
     sums = np.bincount(idx, power.ravel(), minlength=len(edges) + 1)[1 : len(edges)]
