@@ -53,7 +53,7 @@ def draw_domain(rng: np.random.Generator, style: CollectionStyle) -> ImageDomain
         crowding=float(rng.uniform(0.0, style.crowding) if rng.random() < 0.5 else 0.0),
         holes=bool(rng.random() < style.hole_fraction),
         haze=float(rng.uniform(0.05, 0.35)),
-        minor_colour=float(math.exp(rng.normal(0.0, 0.35))),
+        minor_colour=float(math.exp(rng.normal(0.0, 0.12))),
     )
 
 
