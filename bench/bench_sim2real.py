@@ -7,7 +7,7 @@ learning rate), then every real image is predicted whole (tiled) and scored with
 protocol (threshold 0.5, hole filling, small-object removal, watershed; IoU 0.5 / 40 px).
 
     python -m bench.bench_sim2real                  # CPU-sized (a few hundred 256 px steps)
-    python -m bench.bench_sim2real --gpu            # paper-sized: 283 images, 512 px, batch 32
+    python -m bench.bench_sim2real --gpu --workers 16   # paper-sized: 283 images, 512 px, batch 32
 
 The real samples are only read, never copied. Results: JSON in --out and a Markdown table on
 stdout (paste it into bench/BENCHMARKS.md).
