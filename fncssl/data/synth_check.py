@@ -167,7 +167,8 @@ def collection_stats(items: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, fl
     s["contrast"] = (_pct(gi, 50) + 1) / (_pct(go, 50) + 1)
     s["bg_block_std_p50"], s["bg_block_std_p90"] = _pct(bs, 50), _pct(bs, 90)
     s["psd_slope"] = float(np.mean([p["psd_slope"] for p in per]))
-    s["bright_unannotated_pct"] = 100.0 * float(np.nanmean([p["bright_out"] for p in per]))
+    bright = [p["bright_out"] for p in per if math.isfinite(p["bright_out"])]
+    s["bright_unannotated_pct"] = 100.0 * float(np.mean(bright)) if bright else float("nan")
     for i, ch in enumerate("RGB"):
         s[f"cell_mean_{ch}"] = float(ri[:, i].mean()) if ri.size else float("nan")
         s[f"bg_mean_{ch}"] = float(ro[:, i].mean()) if ro.size else float("nan")
