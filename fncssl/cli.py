@@ -201,6 +201,12 @@ def _cmd_pseudolabel(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth_check(a: argparse.Namespace) -> int:
+    from fncssl.data.synth_check import run_synth_check
+
+    return run_synth_check(Path(a.real_root), Path(a.synth_root), a.out, a.max_images, a.seed)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fncssl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -323,6 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("report", help="summary tables and plots of a study directory")
     s.add_argument("study_dir", help="a study directory written by `fncssl study`")
     s.set_defaults(func=_cmd_report)
+
+    s = sub.add_parser("synth-check", help="real vs synthetic image statistics and a montage")
+    s.add_argument("real_root", help="flat samples folder (<c>/images, <c>/masks) or an archive")
+    s.add_argument("synth_root", help="a synthetic (or any) archive to compare with it")
+    s.add_argument("--out", default="", help="output folder (default: beside SYNTH_ROOT)")
+    s.add_argument("--max-images", type=int, default=8, help="images per collection and side")
+    s.add_argument("--seed", type=int, default=0, help="which crops the montage shows")
+    s.set_defaults(func=_cmd_synth_check)
     return p
 
 

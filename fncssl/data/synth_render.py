@@ -2,10 +2,16 @@
 
 Masks are the union of the annotated cell outlines with enclosed background filled (as an
 annotator's outline of touching cells would be), so every polygon format can hold them.
-A picture is built in layers: a stain-coloured "signal" field (annotated cells, faint cells
-left unannotated, tissue autofluorescence, dot/filament/stripe artifacts) on a dark background,
-then uneven illumination, per-image contrast drift (gain, gamma) and sensor noise.
-``render_image`` is deterministic for a given ``numpy.random.Generator`` state.
+A picture is built in layers, each in grey levels of the stain:
+- annotated cells: bright, punctate bodies with a soft glow and thin bright neurites, some
+  in dense clusters, a share of them saturating the camera;
+- unannotated structure: faint, out-of-focus cell bodies, fibres, dust and fluorophore dots,
+  lateral stripes;
+- tissue: textured autofluorescence (its own, redder hue), out-of-focus haze, dark holes
+  and tissue edges;
+then the camera (:mod:`fncssl.data.synth_camera`): illumination, noise, blur, gamma, clipping,
+JPEG. Per-image settings are randomised (``draw_domain``). ``render_image`` is deterministic
+for a given ``numpy.random.Generator`` state.
 """
 
 from __future__ import annotations
@@ -18,25 +24,29 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from fncssl.data.reference_stats import DEFAULT_UM_PER_PX
+from fncssl.data.synth_camera import ImageDomain, draw_domain, expose
 from fncssl.data.synth_style import CollectionStyle
+from fncssl.data.synth_tissue import (
+    REFERENCE_PIXELS,
+    autofluorescence,
+    debris,
+    haze,
+    hole_field,
+    smooth_noise,
+    stripe,
+)
 
-REFERENCE_PIXELS = 1600 * 1200
 SUBPIXEL_SHIFT = 2  # cv2 fixed-point bits for polygon vertices
+__all__ = ["RenderedImage", "cell_polygon", "render_image", "smooth_noise"]
 
 
 @dataclass
 class RenderedImage:
-    """An RGB uint8 (H, W, 3) image and its boolean (H, W) cell mask."""
+    """An RGB uint8 (H, W, 3) image, its boolean (H, W) cell mask and the image's settings."""
 
     image: np.ndarray
     mask: np.ndarray
-
-
-def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: int) -> np.ndarray:
-    """Zero-mean, unit-ish float32 noise varying on a length scale of ``cell`` pixels."""
-    h, w = shape
-    small = rng.standard_normal((max(2, h // cell + 2), max(2, w // cell + 2))).astype(np.float32)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    domain: ImageDomain | None = None
 
 
 def cell_polygon(rng: np.random.Generator, area_px: float, style: CollectionStyle) -> np.ndarray:
@@ -71,12 +81,20 @@ def _draw_cell(
     outline: np.ndarray,
     centre: tuple[float, float],
     peak: float,
+    style: CollectionStyle,
     hollow: bool,
+    defocus: float = 0.0,
 ) -> None:
-    """Add one cell to ``signal`` (max-composited) and, if given, to ``mask``."""
+    """Add one cell to ``signal`` (max-composited) and, if given, to ``mask``.
+
+    The body is nearly flat to its outline with a punctate texture, surrounded by a soft glow;
+    ``defocus`` > 0 blurs the whole cell (unannotated out-of-focus cells). All blurs are done
+    inside the cell's bounding box.
+    """
     h, w = signal.shape
     pts = outline + np.asarray(centre)
-    margin = 5 + int(0.9 * np.abs(outline).max())  # room for the soft glow around the cell
+    r_max = float(np.abs(outline).max())
+    margin = 6 + int(1.2 * r_max + 3 * defocus)
     x0, y0 = np.floor(pts.min(0)).astype(int) - margin
     x1, y1 = np.ceil(pts.max(0)).astype(int) + margin
     cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
@@ -87,19 +105,29 @@ def _draw_cell(
     cv2.fillPoly(local, [fixed.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_SHIFT)
     r_eq = math.sqrt(max(cv2.countNonZero(local), 1) / math.pi)
     flat = local.astype(np.float32)
-    body = 0.55 * cv2.GaussianBlur(flat, (0, 0), rng.uniform(1.0, 2.4)) + 0.45 * cv2.GaussianBlur(
-        flat, (0, 0), max(r_eq / 2.5, 1.0)
+    body = cv2.GaussianBlur(flat, (0, 0), rng.uniform(1.2, 2.5) + defocus)
+    dome = cv2.GaussianBlur(flat, (0, 0), max(r_eq / 2.0, 1.0))
+    body = body * (0.45 + 0.55 * dome / max(float(dome.max()), 1e-6))
+    grain = np.exp(
+        style.granularity
+        * (smooth_noise(rng, local.shape, 5) + 0.7 * smooth_noise(rng, local.shape, 12))
     )
-    texture = (
-        1.0 + 0.2 * smooth_noise(rng, local.shape, 9) + 0.03 * rng.standard_normal(local.shape)
-    )
+    if defocus > 0:
+        grain = cv2.GaussianBlur(grain, (0, 0), defocus)
+    texture = grain / float(grain.mean())
+    for _ in range(rng.poisson(style.granularity * r_eq)):  # sparse bright puncta
+        px = np.asarray(centre) + outline[rng.integers(len(outline))] * rng.uniform(0, 0.85)
+        px = px - [x0, y0]
+        level = float(rng.uniform(1.3, 2.2))
+        cv2.circle(texture, (int(px[0]), int(px[1])), int(rng.integers(1, 3)), level, -1)
     if hollow:
         hole = np.zeros_like(local, dtype=np.float32)
         c = (pts.mean(0) - [x0, y0]).astype(int)
         r = max(2, int(0.3 * r_eq))
         cv2.circle(hole, (int(c[0]), int(c[1])), r, 1.0, -1)
-        texture *= 1.0 - 0.55 * cv2.GaussianBlur(hole, (0, 0), r / 2.0)
-    contribution = body * texture.astype(np.float32) * peak
+        texture *= 1.0 - 0.45 * cv2.GaussianBlur(hole, (0, 0), r / 2.0)
+    glow = style.glow * cv2.GaussianBlur(flat, (0, 0), max(0.6 * r_eq, 2.0) + defocus)
+    contribution = (np.maximum(body * texture, glow) * peak).astype(np.float32)
     sl = (slice(cy0, cy1), slice(cx0, cx1))
     lsl = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
     np.maximum(signal[sl], contribution[lsl], out=signal[sl])
@@ -144,45 +172,51 @@ def _place(
     r: float,
     shape: tuple[int, int],
     touching: float,
+    clusters: list[tuple[float, float, float]],
+    crowding: float,
+    holes: np.ndarray | None,
 ) -> tuple[float, float]:
-    """A cell centre: usually uniform, sometimes touching an earlier cell."""
+    """A cell centre: uniform, against an earlier cell, or in a dense cluster; not in a hole."""
     h, w = shape
-    if centres and rng.random() < touching:
-        i = rng.integers(len(centres))
-        ang = rng.uniform(0, 2 * math.pi)
-        d = (radii[i] + r) * rng.uniform(0.8, 1.05)
-        return centres[i][0] + d * math.cos(ang), centres[i][1] + d * math.sin(ang)
-    return rng.uniform(0, w), rng.uniform(0, h)
+    for _ in range(20):
+        u = rng.random()
+        if clusters and u < crowding:
+            cx, cy, spread = clusters[int(rng.integers(len(clusters)))]
+            x, y = cx + rng.normal(0, spread), cy + rng.normal(0, spread)
+        elif centres and u < crowding + touching:
+            i = rng.integers(len(centres))
+            ang = rng.uniform(0, 2 * math.pi)
+            d = (radii[i] + r) * rng.uniform(0.8, 1.05)
+            x, y = centres[i][0] + d * math.cos(ang), centres[i][1] + d * math.sin(ang)
+        else:
+            x, y = rng.uniform(0, w), rng.uniform(0, h)
+        xi, yi = int(np.clip(x, 0, w - 1)), int(np.clip(y, 0, h - 1))
+        if holes is None or holes[yi, xi] < 0.2:
+            break
+    return x, y
 
 
-def _artifacts(rng: np.random.Generator, signal: np.ndarray, peak: float) -> None:
-    """Fluorophore dots, filaments and lateral stripes (never annotated)."""
-    h, w = signal.shape
-    scale = h * w / REFERENCE_PIXELS
-    dots = np.zeros((h, w), np.float32)
-    for _ in range(rng.poisson(14 * scale)):
-        x, y = int(rng.uniform(0, w)), int(rng.uniform(0, h))
-        cv2.circle(dots, (x, y), int(rng.integers(1, 3)), float(rng.uniform(0.4, 1.6) * peak), -1)
-    if rng.random() < 0.45:
-        for _ in range(rng.integers(1, 4)):
-            path = _curve(
-                rng,
-                (rng.uniform(0, w), rng.uniform(0, h)),
-                rng.uniform(0, 2 * math.pi),
-                int(rng.integers(20, 80)),
-                rng.uniform(4, 9),
-            )
-            cv2.polylines(
-                dots, [path], False, float(rng.uniform(0.2, 0.55) * peak), int(rng.integers(1, 3))
-            )
-    np.maximum(signal, cv2.GaussianBlur(dots, (0, 0), 0.8), out=signal)
-    if rng.random() < 0.15:
-        width = rng.uniform(15, 70)
-        centre = rng.uniform(0, h)
-        ys = np.arange(h, dtype=np.float32)[:, None]
-        wave = 8 * np.sin(np.arange(w, dtype=np.float32)[None, :] / rng.uniform(80, 300))
-        band = np.exp(-(((ys - centre - wave) / width) ** 2))
-        signal += (rng.uniform(0.08, 0.25) * peak) * band.astype(np.float32)
+def _neurite(
+    rng: np.random.Generator,
+    lines: np.ndarray,
+    centre: tuple[float, float],
+    r: float,
+    peak: float,
+    length: tuple[int, int],
+    level: tuple[float, float],
+    widths: tuple[int, int],
+) -> None:
+    """One thin bright process leaving a cell, tapering in brightness along its length."""
+    heading = rng.uniform(0, 2 * math.pi)
+    start = (centre[0] + 0.8 * r * math.cos(heading), centre[1] + 0.8 * r * math.sin(heading))
+    path = _curve(rng, start, heading, int(rng.integers(*length)), rng.uniform(3, 6))
+    bright = peak * rng.uniform(*level)
+    width = int(rng.integers(*widths))
+    n = len(path) - 1
+    for k in range(0, n, 3):  # draw in short runs so the brightness can fade
+        fade = 1.0 - 0.7 * k / max(n, 1)
+        seg = path[k : k + 4]
+        cv2.polylines(lines, [seg], False, float(bright * fade), width)
 
 
 def render_image(
@@ -195,65 +229,59 @@ def render_image(
     """Draw one image of ``size`` = (width, height) for ``style``; ``empty`` means no cells."""
     w, h = size
     shape = (h, w)
-    signal = np.zeros(shape, np.float32)
+    domain = draw_domain(rng, style)
+    stain = np.zeros(shape, np.float32)
     mask = np.zeros(shape, bool)
     lines = np.zeros(shape, np.float32)
-    peak_image = style.intensity * math.exp(rng.normal(0, 0.15))
+    holes = hole_field(rng, shape) if domain.holes else None
+    peak_image = style.intensity * domain.gain
     area_px_median = style.area_median_um2 / um_per_px**2
+    scale = h * w / REFERENCE_PIXELS
     n_cells = 0
     if not empty:
         expected = style.count_median * math.exp(rng.normal(0, style.count_sigma))
-        n_cells = rng.poisson(expected * (h * w) / REFERENCE_PIXELS)
+        n_cells = rng.poisson(expected * scale)
+    clusters = [
+        (
+            rng.uniform(0.15, 0.85) * w,
+            rng.uniform(0.15, 0.85) * h,
+            rng.uniform(0.04, 0.1) * min(h, w),
+        )
+        for _ in range(int(rng.integers(1, 3)))
+    ]
     centres: list[tuple[float, float]] = []
     radii: list[float] = []
-    n_faint = rng.poisson(0.25 * max(n_cells, 3))
+    n_faint = rng.poisson(style.faint_ratio * max(n_cells, 5 * scale))
     for i in range(n_cells + n_faint):
         faint = i >= n_cells
         area = area_px_median * math.exp(rng.normal(0, style.area_sigma))
         outline = cell_polygon(rng, area, style)
         r = math.sqrt(area / math.pi)
-        centre = _place(rng, centres, radii, r, shape, style.touching)
+        crowd = domain.crowding if not faint else 0.0
+        centre = _place(rng, centres, radii, r, shape, style.touching, clusters, crowd, holes)
         centres.append(centre)
         radii.append(r)
-        peak = peak_image * math.exp(rng.normal(0, 0.3))
-        if faint:
-            peak = peak_image * rng.uniform(0.1, 0.25)
         hollow = rng.random() < style.hollow_fraction
-        _draw_cell(rng, signal, None if faint else mask, outline, centre, peak, hollow)
+        if faint:
+            peak = peak_image * style.faint_max * rng.uniform(0.1, 1.0) ** 1.5
+            _draw_cell(rng, stain, None, outline, centre, peak, style, hollow, rng.uniform(0.5, 4))
+            continue
+        peak = peak_image * math.exp(rng.normal(0, style.brightness_sigma))
+        _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(rng.integers(0, style.neurites + 1)):
-            heading = rng.uniform(0, 2 * math.pi)
-            start = (
-                centre[0] + 0.9 * r * math.cos(heading),
-                centre[1] + 0.9 * r * math.sin(heading),
-            )
-            path = _curve(rng, start, heading, int(rng.integers(6, 22)), rng.uniform(3, 6))
-            cv2.polylines(
-                lines, [path], False, float(peak * rng.uniform(0.25, 0.55)), int(rng.integers(1, 3))
-            )
-    _draw_lines(
-        rng,
-        lines,
-        rng.poisson(style.fibres * (h * w) / REFERENCE_PIXELS),
-        peak_image,
-        (0.08, 0.3),
-        (4, 30),
-    )
-    np.maximum(signal, cv2.GaussianBlur(lines, (0, 0), 1.1), out=signal)
-    _artifacts(rng, signal, peak_image)
-    # tissue autofluorescence in the stain's colour
-    tissue = 0.5 + 0.35 * smooth_noise(rng, shape, 160) + 0.2 * smooth_noise(rng, shape, 12)
-    signal += np.clip(tissue, 0, None) * rng.uniform(2.0, 6.0)
-    # uneven illumination and per-image contrast drift
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    r2 = ((xx - w * rng.uniform(0.3, 0.7)) / w) ** 2 + ((yy - h * rng.uniform(0.3, 0.7)) / h) ** 2
-    illum = 1.0 - rng.uniform(0.15, 0.6) * r2 + rng.uniform(-0.12, 0.12) * (xx / w - 0.5)
-    gain = math.exp(rng.normal(0, 0.2))
-    gamma = rng.uniform(0.85, 1.2)
-    colour = np.asarray(style.signal_rgb, np.float32)
-    background = np.asarray(style.background_rgb, np.float32) * rng.uniform(0.6, 1.4)
-    rgb = (background + signal[..., None] * colour) * (illum * gain)[..., None]
-    rgb = 255.0 * (np.clip(rgb, 0, 255) / 255.0) ** gamma
-    rgb += rng.normal(0, 1.0, rgb.shape).astype(np.float32) * (0.8 + 0.08 * np.sqrt(rgb))
+            _neurite(rng, lines, centre, r, peak, (3, 14), style.neurite_level, style.neurite_width)
+    _draw_lines(rng, lines, rng.poisson(style.fibres * scale), peak_image, (0.08, 0.4), (4, 40))
+    np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), 0.9), out=stain)
+    debris(rng, stain, peak_image, 30.0)
+    if rng.random() < 0.15:
+        stripe(rng, stain, peak_image)
+    stain += haze(stain, domain.haze)
+    tissue = autofluorescence(rng, shape, domain.background)
+    if holes is not None:
+        keep = 1.0 - 0.9 * holes
+        tissue *= keep
+        stain *= np.where(mask, 1.0, keep).astype(np.float32)
+    image = expose(rng, stain, tissue, style, domain)
     # Annotators outline a merged blob of touching cells; background it encloses is not a hole.
     mask = ndi.binary_fill_holes(mask)
-    return RenderedImage(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), mask)
+    return RenderedImage(image, mask, domain)

@@ -32,6 +32,20 @@ class CollectionStyle:
     fibres: int = 0  # faint neurite fragments in the background per image
     neurites: int = 0  # max thin stained processes leaving each cell (not annotated)
     touching: float = 0.1  # chance that a cell is placed against an earlier one
+    # appearance and domain randomisation (ranges per image; see synth_camera.draw_domain)
+    brightness_sigma: float = 0.4  # log-normal spread of cell brightness within an image
+    granularity: float = 0.35  # strength of the punctate texture inside cells
+    glow: float = 0.3  # soft halo around cells, share of the cell's brightness
+    faint_ratio: float = 0.6  # unannotated faint cells per annotated cell
+    faint_max: float = 0.5  # brightest unannotated cell, share of the image's cell brightness
+    neurite_level: tuple[float, float] = (0.2, 0.55)  # neurite brightness, share of the cell's
+    neurite_width: tuple[int, int] = (1, 3)  # neurite line width range, px (upper excluded)
+    tissue_level: float = 5.0  # median tissue autofluorescence, grey levels
+    gain_sigma: float = 0.3  # log-normal spread of exposure between images
+    max_blur: float = 0.9  # largest defocus sigma, px
+    jpeg_fraction: float = 0.3  # share of images that went through JPEG compression
+    crowding: float = 0.5  # largest share of cells placed in dense clusters
+    hole_fraction: float = 0.25  # share of images with dark tissue holes / edges
 
 
 STYLES = {
@@ -56,10 +70,10 @@ STYLES = {
     "yellow": CollectionStyle(
         collection="yellow",
         letter="y",
-        signal_rgb=(1.0, 0.77, 0.07),
-        background_rgb=(5.0, 1.9, 0.1),
-        area_median_um2=85.0,
-        area_sigma=0.28,
+        signal_rgb=(1.0, 0.77, 0.06),
+        background_rgb=(5.0, 1.75, 0.02),
+        area_median_um2=92.0,
+        area_sigma=0.25,
         count_median=13.0,
         count_sigma=0.25,
         empty_fraction=0.13,
@@ -67,16 +81,22 @@ STYLES = {
         irregularity=0.12,
         processes=2,
         hollow_fraction=0.35,
-        intensity=85.0,
-        fibres=60,
-        neurites=3,
+        intensity=95.0,
+        fibres=30,
+        neurites=2,
         touching=0.06,
+        granularity=0.25,
+        faint_ratio=1.5,
+        faint_max=0.65,
+        tissue_level=6.0,
+        brightness_sigma=0.5,
+        crowding=0.15,
     ),
     "red": CollectionStyle(
         collection="red",
         letter="r",
-        signal_rgb=(1.0, 0.03, 0.02),
-        background_rgb=(8.0, 0.3, 0.05),
+        signal_rgb=(1.0, 0.004, 0.003),
+        background_rgb=(16.0, 0.28, 0.05),
         area_median_um2=172.0,
         area_sigma=0.38,
         count_median=25.0,
@@ -86,10 +106,19 @@ STYLES = {
         irregularity=0.16,
         processes=3,
         hollow_fraction=0.5,
-        intensity=80.0,
-        fibres=400,
-        neurites=3,
+        intensity=115.0,
+        fibres=700,
+        neurites=6,
         touching=0.1,
+        brightness_sigma=0.3,
+        granularity=0.2,
+        glow=0.4,
+        faint_ratio=2.0,
+        faint_max=0.8,
+        neurite_level=(0.3, 0.9),
+        neurite_width=(2, 5),
+        tissue_level=17.0,
+        jpeg_fraction=0.5,
         large_image_fraction=0.35,
     ),
 }

@@ -1,0 +1,176 @@
+"""Sim-to-real: train the c-ResUnet on synthetic images only, score it on the real samples.
+
+For each collection with real labelled samples (yellow and red in ../shared/fnc-samples), a
+synthetic collection is rendered with ``fncssl synth``, a fresh c-ResUnet is trained on random
+crops of it (foreground-biased, flips and 90-degree rotations, Dice + BCE, Adam with a one-cycle
+learning rate), then every real image is predicted whole (tiled) and scored with the paper's
+protocol (threshold 0.5, hole filling, small-object removal, watershed; IoU 0.5 / 40 px).
+
+    python -m bench.bench_sim2real                  # CPU-sized (a few hundred 256 px steps)
+    python -m bench.bench_sim2real --gpu --workers 16   # paper-sized: 283 images, 512 px, batch 32
+
+The real samples are only read, never copied. Results: JSON in --out and a Markdown table on
+stdout (paste it into bench/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.common import machine
+from fncssl.data.imageio import read_image, read_mask
+from fncssl.data.synth import write_synthetic_archive
+from fncssl.data.synth_check import find_labelled
+from fncssl.evaluation.postprocess import probability_to_instances
+from fncssl.evaluation.scoring import score_images
+from fncssl.finetune.losses import bce_loss, dice_loss
+from fncssl.models.inference import probability_map, tile_config
+from fncssl.models.registry import build_model
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fnc-samples"
+
+
+def sample_crops(
+    rng: np.random.Generator, images: list[np.ndarray], masks: list[np.ndarray], n: int, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n, 3, size, size) float in [0, 1] and (n, 1, size, size) targets; 2/3 centred near cells."""
+    xs, ys = [], []
+    for _ in range(n):
+        i = int(rng.integers(len(images)))
+        im, m = images[i], masks[i]
+        h, w = m.shape
+        pos = np.flatnonzero(m[::4, ::4]) if rng.random() < 2 / 3 else np.empty(0)
+        if pos.size:
+            k = int(pos[rng.integers(pos.size)])
+            cy, cx = (k // ((w + 3) // 4)) * 4, (k % ((w + 3) // 4)) * 4
+            y0 = int(np.clip(cy - rng.integers(size), 0, h - size))
+            x0 = int(np.clip(cx - rng.integers(size), 0, w - size))
+        else:
+            y0, x0 = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
+        a = im[y0 : y0 + size, x0 : x0 + size]
+        b = m[y0 : y0 + size, x0 : x0 + size]
+        k = int(rng.integers(4))
+        a, b = np.rot90(a, k), np.rot90(b, k)
+        if rng.random() < 0.5:
+            a, b = a[:, ::-1], b[:, ::-1]
+        xs.append(np.ascontiguousarray(a.transpose(2, 0, 1)))
+        ys.append(np.ascontiguousarray(b[None]))
+    x = torch.from_numpy(np.stack(xs)).float().div_(255.0)
+    return x, torch.from_numpy(np.stack(ys)).float()
+
+
+def train(
+    images: list[np.ndarray],
+    masks: list[np.ndarray],
+    steps: int,
+    crop: int,
+    batch: int,
+    device: str,
+    seed: int,
+) -> torch.nn.Module:
+    """A c-ResUnet trained on the given (synthetic) images; returns it in eval mode."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = build_model("cresunet", bn_momentum=0.1).to(device)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps, pct_start=0.2)
+    model.train()
+    t0 = time.perf_counter()
+    for step in range(steps):
+        x, y = sample_crops(rng, images, masks, batch, crop)
+        x, y = x.to(device), y.to(device)
+        logits = model(x)
+        loss = dice_loss(logits, y) + 0.5 * bce_loss(logits, y, pos_weight=3.0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 10 == 0 or step == steps - 1:
+            print(f"  step {step:5d} loss {loss.item():.3f} ({time.perf_counter() - t0:.0f} s)")
+    return model.eval()
+
+
+def evaluate_real(model: torch.nn.Module, collection: str, samples: Path, device: str) -> dict:
+    """Paper-protocol scores of ``model`` on the real labelled samples of ``collection``."""
+    items = []
+    for x in find_labelled(samples):
+        if x.collection != collection:
+            continue
+        prob = probability_map(model, read_image(x.image), tile_config("cresunet"), device)
+        items.append((x.image.stem, read_mask(x.mask, True), probability_to_instances(prob)))
+    return score_images(items)
+
+
+def run(args: argparse.Namespace) -> dict:
+    device = "cuda" if args.gpu and torch.cuda.is_available() else "cpu"
+    results = {"machine": machine(), "settings": vars(args), "collections": {}}
+    work = Path(tempfile.mkdtemp(prefix="sim2real-"))
+    for c in args.collections.split(","):
+        t0 = time.perf_counter()
+        root = write_synthetic_archive(
+            work / c, [c], args.images, 0, None, seed=args.seed, workers=args.workers
+        )
+        found = find_labelled(root)
+        images = [read_image(x.image) for x in found]
+        masks = [read_mask(x.mask) for x in found]
+        t_synth = time.perf_counter() - t0
+        print(f"{c}: {len(images)} synthetic images in {t_synth:.0f} s; training")
+        model = train(images, masks, args.steps, args.crop, args.batch, device, args.seed)
+        t_train = time.perf_counter() - t0 - t_synth
+        scores = evaluate_real(model, c, Path(args.samples), device)
+        scores["timing_s"] = {"synth": t_synth, "train": t_train}
+        results["collections"][c] = scores
+    return results
+
+
+def markdown(results: dict) -> str:
+    """One row per collection plus per-image predicted vs true counts."""
+    lines = [
+        "| collection | seg F1 | seg P | seg R | det F1 | det P | det R | count MAE |"
+        " per-image counts (pred/true) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c, r in results["collections"].items():
+        s, d = r["segmentation"], r["detection"]
+        counts = ", ".join(f"{i['pred_count']}/{i['true_count']}" for i in r["images"])
+        lines.append(
+            f"| {c} | {s['f1']:.2f} | {s['precision']:.2f} | {s['recall']:.2f} | {d['f1']:.2f} "
+            f"| {d['precision']:.2f} | {d['recall']:.2f} | {r['counting']['mae']:.2f} | {counts} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--collections", default="yellow,red")
+    p.add_argument("--images", type=int, default=12, help="synthetic labelled images (full size)")
+    p.add_argument("--steps", type=int, default=80)
+    p.add_argument("--crop", type=int, default=160)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="rendering processes")
+    p.add_argument("--samples", default=str(SAMPLES))
+    p.add_argument("--out", default="sim2real.json")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (the cores are shared)")
+    p.add_argument("--gpu", action="store_true", help="paper-sized run on CUDA")
+    args = p.parse_args()
+    if args.gpu:  # paper-sized: the full labelled collection, 512 px crops, batch 32
+        args.images, args.crop, args.batch = 283, 512, 32
+        args.steps = max(args.steps, 2000)  # about 40 epochs of 50 crops per trainval image
+    if not Path(args.samples).is_dir():
+        raise SystemExit(f"real samples not found at {args.samples}")
+    torch.set_num_threads(args.threads)
+    results = run(args)
+    Path(args.out).write_text(json.dumps(results, indent=1, default=str))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

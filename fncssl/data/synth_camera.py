@@ -1,0 +1,123 @@
+"""Per-image domain randomisation and the camera model of the synthetic FNC images.
+
+``draw_domain`` picks, for one image, the settings that vary between real FNC images
+(exposure gain, tissue background level, gamma, defocus blur, sensor noise, column pattern
+noise, JPEG compression, uneven illumination, crowding, dark tissue holes); ranges are set per
+collection in :class:`~fncssl.data.synth_style.CollectionStyle` and were matched to the spread
+seen across the real samples. ``expose`` turns a float stain-intensity field into the final
+RGB uint8 picture: illumination, gain, colour, gamma, noise, clipping, blur and JPEG.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fncssl.data.synth_style import CollectionStyle
+
+BLACK_LEVEL = 1.0  # grey levels the sensor clips off every channel (weak channels read 0)
+
+
+@dataclass(frozen=True)
+class ImageDomain:
+    """The randomised settings of one image (all drawn by :func:`draw_domain`)."""
+
+    gain: float  # exposure multiplier on every stained structure
+    background: float  # mean tissue autofluorescence, grey levels before gain
+    gamma: float  # display gamma (1 = linear)
+    blur: float  # defocus: Gaussian sigma in px applied to the whole image (0 = sharp)
+    noise: float  # sensor read noise std, grey levels
+    column_noise: float  # std of per-column offsets (pattern noise), grey levels
+    jpeg_quality: int  # 0 = lossless, else the JPEG quality the image went through
+    illumination: float  # strength of the radial fall-off of the lamp (0 = flat)
+    crowding: float  # share of cells placed in dense clusters
+    holes: bool  # dark tissue holes / edges present
+    haze: float  # out-of-focus glow: share of the stain field spread widely
+    minor_colour: float  # multiplier on the stain's two weaker channels
+
+
+def draw_domain(rng: np.random.Generator, style: CollectionStyle) -> ImageDomain:
+    """One image's settings; a pure function of the generator state."""
+    return ImageDomain(
+        gain=float(math.exp(rng.normal(0.0, style.gain_sigma))),
+        background=float(style.tissue_level * math.exp(rng.normal(0.0, 0.35))),
+        gamma=float(rng.uniform(0.85, 1.15)),
+        blur=float(rng.uniform(0.0, style.max_blur)),
+        noise=float(rng.uniform(0.6, 1.8)),
+        column_noise=float(rng.uniform(0.0, 0.8) if rng.random() < 0.35 else 0.0),
+        jpeg_quality=int(rng.integers(45, 90)) if rng.random() < style.jpeg_fraction else 0,
+        illumination=float(rng.uniform(0.1, 0.6)),
+        crowding=float(rng.uniform(0.0, style.crowding) if rng.random() < 0.5 else 0.0),
+        holes=bool(rng.random() < style.hole_fraction),
+        haze=float(rng.uniform(0.05, 0.35)),
+        minor_colour=float(math.exp(rng.normal(0.0, 0.12))),
+    )
+
+
+def illumination_field(
+    rng: np.random.Generator, shape: tuple[int, int], strength: float
+) -> np.ndarray:
+    """float32 (H, W) lamp profile, 1 near a random centre falling off by up to ``strength``."""
+    h, w = shape
+    ys = ((np.arange(h, dtype=np.float32) - h * rng.uniform(0.3, 0.7)) / h) ** 2
+    xs = ((np.arange(w, dtype=np.float32) - w * rng.uniform(0.3, 0.7)) / w) ** 2
+    tilt = rng.uniform(-0.1, 0.1) * (np.arange(w, dtype=np.float32) / w - 0.5)
+    return (1.0 - strength * (ys[:, None] + xs[None, :]) + tilt[None, :]).astype(np.float32)
+
+
+def _hue(rgb: tuple[float, float, float], minor: float) -> np.ndarray:
+    """A colour with its brightest channel 1 and the weaker ones scaled by ``minor``."""
+    c = np.asarray(rgb, np.float32)
+    c = c / max(float(c.max()), 1e-6)
+    weak = c < 1.0
+    c[weak] = np.clip(c[weak] * minor, 0, 1)
+    return c
+
+
+def expose(
+    rng: np.random.Generator,
+    stain: np.ndarray,
+    tissue: np.ndarray,
+    style: CollectionStyle,
+    domain: ImageDomain,
+) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from float32 (H, W) stain and tissue fields in grey levels.
+
+    The stain takes the collection's stain colour, the tissue autofluorescence its (redder)
+    background hue. Read noise carries the background hue and shot noise the stain's, so the
+    weak channels stay near zero as in the real images. Then blur, gamma, clipping and JPEG.
+    """
+    h, w = stain.shape
+    sc, tc = _hue(style.signal_rgb, domain.minor_colour), _hue(style.background_rgb, 1.0)
+    illum = illumination_field(rng, (h, w), domain.illumination)
+    stain, tissue = stain * illum, tissue * illum
+    if domain.blur > 0.3:  # optical defocus acts before the sensor adds noise
+        stain = cv2.GaussianBlur(stain, (0, 0), domain.blur)
+        tissue = cv2.GaussianBlur(tissue, (0, 0), domain.blur)
+    read = rng.standard_normal((h, w), dtype=np.float32)
+    read *= domain.noise
+    if domain.column_noise > 0:
+        read += rng.normal(0, domain.column_noise, (1, w)).astype(np.float32)
+    shot = rng.standard_normal((h, w), dtype=np.float32)
+    shot *= cv2.sqrt(np.maximum(stain, 0))
+    stain = cv2.scaleAdd(shot, 0.3, stain)
+    tissue = tissue + read
+    out = np.empty((h, w, 3), np.uint8)
+    for ch in range(3):  # weighted sum, black level, round and saturate to uint8
+        mixed = cv2.addWeighted(stain, float(sc[ch]), tissue, float(tc[ch]), -BLACK_LEVEL + 0.5)
+        np.clip(mixed, 0, 255, out=mixed)
+        out[..., ch] = mixed.astype(np.uint8)
+    lut = np.clip(np.rint(255.0 * (np.arange(256) / 255.0) ** domain.gamma), 0, 255)
+    out = cv2.LUT(out, lut.astype(np.uint8))
+    if domain.jpeg_quality:  # channel by channel, so no chroma leaks into the weak channels
+        params = [cv2.IMWRITE_JPEG_QUALITY, domain.jpeg_quality]
+        for ch in range(3):
+            if out[..., ch].mean() < 2.0:  # a near-black channel stays near black
+                continue
+            ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(out[..., ch]), params)
+            if ok:
+                out[..., ch] = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    return out

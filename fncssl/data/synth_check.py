@@ -1,0 +1,306 @@
+"""How close synthetic images are to real ones: image statistics side by side, and a montage.
+
+``image_stats(image, mask)`` measures one labelled image; ``collection_stats`` pools several.
+Grey level is the brightest channel (the stain's channel in these single-hue images); the
+"saturation" statistics are HSV saturation (0-255). Background texture is summarised on the
+masked-out background (cells dilated by ``RING`` px): the median and p90 of the standard
+deviation in 16x16 blocks, and the slope of the radially averaged power spectrum.
+"Bright unannotated structure" is the share of background pixels brighter than half the
+median cell grey level of the same image. Ratios are synthetic / real with one grey level
+added to both sides (``(s + 1) / (r + 1)``), so near-black statistics do not blow up; slopes
+are compared as plain ratios. A ratio in [0.7, 1.4] counts as matched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fncssl.config import COLLECTIONS
+from fncssl.data.imageio import read_image, read_mask
+from fncssl.data.layout import open_archive
+from fncssl.errors import DataError
+
+RING = 4  # px of dilation around cells excluded from "background"
+BLOCK = 16
+MATCH_BAND = (0.7, 1.4)
+PLAIN_RATIO = {"psd_slope", "contrast", "bright_unannotated_pct"}  # compared without the +1 floor
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One labelled image on disk."""
+
+    collection: str
+    image: Path
+    mask: Path
+
+
+def find_labelled(root: str | Path, max_per_collection: int | None = None) -> list[Labelled]:
+    """Labelled images of a flat samples folder (``<c>/images``, ``<c>/masks``) or an archive."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"not a folder: {root}")
+    found: list[Labelled] = []
+    flat = [
+        c for c in COLLECTIONS if (root / c / "images").is_dir() and (root / c / "masks").is_dir()
+    ]
+    if flat:
+        for c in flat:
+            for img in sorted((root / c / "images").glob("*.png")):
+                m = root / c / "masks" / img.name
+                if not m.is_file():
+                    raise DataError(f"{img}: no mask {m}")
+                found.append(Labelled(c, img, m))
+    else:
+        for r in open_archive(root).records:
+            if r.labelled and r.mask is not None:
+                found.append(Labelled(r.collection, r.image, r.mask))
+    if max_per_collection is not None:
+        by: dict[str, list[Labelled]] = {}
+        for x in found:
+            by.setdefault(x.collection, []).append(x)
+        found = [x for c in by for x in by[c][:max_per_collection]]
+    if not found:
+        raise DataError(
+            f"{root}: no labelled images (expected <collection>/images + masks, or an FNC archive)"
+        )
+    return found
+
+
+def _tiles(shape: tuple[int, int], size: int, most: int) -> list[tuple[int, int]]:
+    """Top-left corners of up to ``most`` evenly spread ``size`` squares inside ``shape``."""
+    h, w = shape
+    ny, nx = max(1, min(h // size, int(most**0.5))), max(1, min(w // size, int(most**0.5)))
+    ys = np.linspace(0, max(h - size, 0), ny).astype(int)
+    xs = np.linspace(0, max(w - size, 0), nx).astype(int)
+    return [(int(y), int(x)) for y in ys for x in xs]
+
+
+def psd_slope(grey: np.ndarray, keep: np.ndarray, tile: int = 256) -> float:
+    """Slope of log radially-averaged power vs log frequency (1/64 to 1/4 cycles/px).
+
+    Welch-style: spectra of up to 16 Hann-windowed ``tile`` squares are averaged. Pixels
+    outside ``keep`` are replaced by the median of the kept ones before the FFT.
+    """
+    g = grey.astype(np.float32)
+    fill = float(np.median(g[keep])) if keep.any() else 0.0
+    g = np.where(keep, g, fill)
+    size = min(tile, *g.shape)
+    win = np.outer(np.hanning(size), np.hanning(size)).astype(np.float32)
+    power = np.zeros((size, size), np.float64)
+    for y, x in _tiles(g.shape, size, 16):
+        t = g[y : y + size, x : x + size]
+        power += np.abs(np.fft.fftshift(np.fft.fft2((t - t.mean()) * win))) ** 2
+    freq = np.fft.fftshift(np.fft.fftfreq(size))
+    f = np.sqrt(freq[None, :] ** 2 + freq[:, None] ** 2)
+    edges = np.geomspace(1 / 64, 1 / 4, 13)
+    idx = np.digitize(f.ravel(), edges)
+    sums = np.bincount(idx, power.ravel(), minlength=len(edges) + 1)[1 : len(edges)]
+    cnt = np.bincount(idx, minlength=len(edges) + 1)[1 : len(edges)]
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    ok = (cnt > 0) & (sums > 0)
+    if ok.sum() < 3:
+        return 0.0
+    return float(np.polyfit(np.log(centres[ok]), np.log(sums[ok] / cnt[ok]), 1)[0])
+
+
+def block_std(grey: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Standard deviation of every BLOCK x BLOCK tile lying wholly inside ``keep``."""
+    h, w = (s // BLOCK * BLOCK for s in grey.shape)
+    g = grey[:h, :w].astype(np.float32).reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK)
+    k = keep[:h, :w].reshape(h // BLOCK, BLOCK, w // BLOCK, BLOCK).all(axis=(1, 3))
+    return g.std(axis=(1, 3))[k]
+
+
+def image_stats(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | float]:
+    """Raw per-image measurements: pixel samples (for pooling) and scalars.
+
+    ``image`` uint8 (H, W, 3) RGB, ``mask`` bool (H, W).
+    """
+    if image.shape[:2] != mask.shape:
+        raise DataError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
+    grey = image.max(axis=2)
+    sat = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[..., 1]
+    ring = cv2.dilate(mask.astype(np.uint8), np.ones((2 * RING + 1,) * 2, np.uint8)) > 0
+    bg = ~ring
+    out: dict[str, np.ndarray | float] = {
+        "grey_in": grey[mask],
+        "grey_out": grey[bg],
+        "sat_in": sat[mask],
+        "sat_out": sat[bg],
+        "rgb_in": image[mask].reshape(-1, 3),
+        "rgb_out": image[bg].reshape(-1, 3),
+        "bstd": block_std(grey, bg),
+        "psd_slope": psd_slope(grey, bg),
+    }
+    cell_med = float(np.median(grey[mask])) if mask.any() else float("nan")
+    out["bright_out"] = (
+        float(np.mean(grey[bg] > 0.5 * cell_med)) if mask.any() and bg.any() else float("nan")
+    )
+    return out
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def collection_stats(items: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Pooled statistics of (image, mask) pairs of one collection."""
+    per = [image_stats(im, m) for im, m in items]
+
+    def cat(key: str) -> np.ndarray:
+        return np.concatenate([p[key] for p in per])
+
+    gi, go, si, so = cat("grey_in"), cat("grey_out"), cat("sat_in"), cat("sat_out")
+    ri, ro, bs = cat("rgb_in").astype(np.float64), cat("rgb_out").astype(np.float64), cat("bstd")
+    s: dict[str, float] = {}
+    for q in (10, 50, 90, 99):
+        s[f"cell_grey_p{q}"] = _pct(gi, q)
+    for q in (50, 90, 99, 99.9):
+        s[f"bg_grey_p{q}"] = _pct(go, q)
+    s["cell_sat_p50"], s["bg_sat_p50"] = _pct(si, 50), _pct(so, 50)
+    s["contrast"] = (_pct(gi, 50) + 1) / (_pct(go, 50) + 1)
+    s["bg_block_std_p50"], s["bg_block_std_p90"] = _pct(bs, 50), _pct(bs, 90)
+    s["psd_slope"] = float(np.mean([p["psd_slope"] for p in per]))
+    bright = [p["bright_out"] for p in per if math.isfinite(p["bright_out"])]
+    s["bright_unannotated_pct"] = 100.0 * float(np.mean(bright)) if bright else float("nan")
+    for i, ch in enumerate("RGB"):
+        s[f"cell_mean_{ch}"] = float(ri[:, i].mean()) if ri.size else float("nan")
+        s[f"bg_mean_{ch}"] = float(ro[:, i].mean()) if ro.size else float("nan")
+    return s
+
+
+def ratio(key: str, synth: float, real: float) -> float:
+    """synthetic / real, with the +1 floor except for PLAIN_RATIO keys."""
+    if key in PLAIN_RATIO:
+        return synth / real if real else float("nan")
+    return (synth + 1.0) / (real + 1.0)
+
+
+def compare(
+    real: list[Labelled], synth: list[Labelled]
+) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """{collection: {statistic: (real, synthetic, ratio)}} for collections present in both."""
+    table: dict[str, dict[str, tuple[float, float, float]]] = {}
+    for c in COLLECTIONS:
+        r = [(read_image(x.image), read_mask(x.mask, True)) for x in real if x.collection == c]
+        s = [(read_image(x.image), read_mask(x.mask, True)) for x in synth if x.collection == c]
+        if not r or not s:
+            continue
+        rs, ss = collection_stats(r), collection_stats(s)
+        table[c] = {k: (rs[k], ss[k], ratio(k, ss[k], rs[k])) for k in rs}
+    return table
+
+
+def to_text(table: dict, real: list[Labelled], synth: list[Labelled]) -> str:
+    """The side-by-side table, one block per collection, plus notes on missing collections."""
+    lines = []
+    for c, rows in table.items():
+        nr = sum(x.collection == c for x in real)
+        ns = sum(x.collection == c for x in synth)
+        lines.append(f"== {c}: {nr} real vs {ns} synthetic image(s)")
+        lines.append(f"{'statistic':26s} {'real':>9s} {'synthetic':>10s} {'ratio':>7s}")
+        for k, (rv, sv, q) in rows.items():
+            flag = "" if MATCH_BAND[0] <= q <= MATCH_BAND[1] else "  <-- outside [0.7, 1.4]"
+            lines.append(f"{k:26s} {rv:9.3f} {sv:10.3f} {q:7.2f}{flag}")
+        bad = sum(not (MATCH_BAND[0] <= q <= MATCH_BAND[1]) for _, _, q in rows.values())
+        lines.append(f"{len(rows) - bad}/{len(rows)} ratios within [0.7, 1.4]")
+    for c in COLLECTIONS:
+        if c not in table:
+            have_r = any(x.collection == c for x in real)
+            have_s = any(x.collection == c for x in synth)
+            why = "no real sample" if not have_r else "no synthetic image" if not have_s else ""
+            if have_r or have_s:
+                lines.append(f"== {c}: not compared ({why})")
+    return "\n".join(lines)
+
+
+def _crop_at_cell(
+    rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, size: int
+) -> np.ndarray:
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask)
+    if len(ys):
+        i = rng.integers(len(ys))
+        cy, cx = (
+            ys[i] + rng.integers(-size // 4, size // 4 + 1),
+            xs[i] + rng.integers(-size // 4, size // 4 + 1),
+        )
+    else:
+        cy, cx = rng.integers(h), rng.integers(w)
+    y0 = int(np.clip(cy - size // 2, 0, max(h - size, 0)))
+    x0 = int(np.clip(cx - size // 2, 0, max(w - size, 0)))
+    crop = np.zeros((size, size, 3), np.uint8)
+    part = image[y0 : y0 + size, x0 : x0 + size]
+    crop[: part.shape[0], : part.shape[1]] = part
+    return crop
+
+
+def montage(
+    real: list[Labelled], synth: list[Labelled], per_row: int = 4, size: int = 256, seed: int = 0
+) -> np.ndarray:
+    """RGB uint8 montage: per collection, a row of real crops above a row of synthetic crops.
+
+    Crops are centred near a random annotated pixel; rows are labelled "real" / "synthetic".
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    pad = 4
+    for c in COLLECTIONS:
+        groups = [[x for x in real if x.collection == c], [x for x in synth if x.collection == c]]
+        if not all(groups):
+            continue
+        for label, group in zip(("real", "synthetic"), groups, strict=True):
+            tiles = []
+            for k in range(per_row):
+                x = group[k % len(group)]
+                tiles.append(_crop_at_cell(rng, read_image(x.image), read_mask(x.mask, True), size))
+                tiles.append(np.full((size, pad, 3), 128, np.uint8))
+            row = np.concatenate(tiles, axis=1)
+            cv2.putText(
+                row, f"{c} {label}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1
+            )
+            rows += [row, np.full((pad, row.shape[1], 3), 128, np.uint8)]
+    if not rows:
+        raise DataError("no collection has both real and synthetic labelled images")
+    return np.concatenate(rows, axis=0)
+
+
+def all_matched(table: dict) -> bool:
+    """True when every ratio of every compared collection is inside MATCH_BAND."""
+    return all(
+        MATCH_BAND[0] <= q <= MATCH_BAND[1] and math.isfinite(q)
+        for rows in table.values()
+        for _, _, q in rows.values()
+    )
+
+
+def run_synth_check(
+    real_root: Path, synth_root: Path, out: str | Path = "", max_images: int = 8, seed: int = 0
+) -> int:
+    """Print the comparison, write ``synth_check.txt/json`` and ``montage.png``; 0 if matched.
+
+    ``out`` defaults to ``<synth_root>-synth-check`` beside (never inside) the inputs.
+    """
+    from fncssl.data.atomic import write_json, write_text
+    from fncssl.data.imageio import write_image
+
+    real = find_labelled(real_root, max_images)
+    synth = find_labelled(synth_root, max_images)
+    table = compare(real, synth)
+    text = to_text(table, real, synth)
+    print(text)
+    folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"
+    write_text(folder / "synth_check.txt", text + "\n")
+    write_json(
+        folder / "synth_check.json",
+        {c: {k: list(v) for k, v in r.items()} for c, r in table.items()},
+    )
+    write_image(folder / "montage.png", montage(real, synth, seed=seed))
+    print(f"written: {folder / 'synth_check.txt'}, {folder / 'montage.png'}")
+    return 0 if all_matched(table) else 1

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from fncssl.cli import main
+from fncssl.data.imageio import write_image, write_mask
+from fncssl.data.synth_camera import draw_domain
+from fncssl.data.synth_check import collection_stats, compare, find_labelled, psd_slope, ratio
+from fncssl.data.synth_render import render_image
+from fncssl.data.synth_style import STYLES
+from fncssl.errors import DataError
+
+
+def _case(cell: int, bg: int, bright: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A 128x128 yellow-ish image: one 20x20 cell at ``cell`` grey on a flat ``bg``."""
+    img = np.zeros((128, 128, 3), np.uint8)
+    img[..., 0], img[..., 1] = bg, bg // 2
+    mask = np.zeros((128, 128), bool)
+    mask[20:40, 20:40] = True
+    img[mask] = (cell, cell // 2, 0)
+    if bright:  # unannotated structure far from the cell: 10x10 px at the cell's level
+        img[100:110, 100:110] = (cell, cell // 2, 0)
+    return img, mask
+
+
+def test_statistics_on_a_constructed_case():
+    s = collection_stats([_case(100, 10, True)])
+    assert s["cell_grey_p50"] == 100 and s["bg_grey_p50"] == 10
+    assert s["contrast"] == pytest.approx(101 / 11)
+    assert s["cell_mean_R"] == 100 and s["cell_mean_G"] == 50 and s["cell_mean_B"] == 0
+    bg_pixels = 128 * 128 - 28 * 28  # the cell dilated by RING=4 px is not background
+    assert s["bright_unannotated_pct"] == pytest.approx(100 * 100 / bg_pixels)
+    assert s["bg_block_std_p50"] == 0.0
+    assert ratio("cell_grey_p50", 59.0, 119.0) == pytest.approx(0.5)
+    assert ratio("psd_slope", -1.5, -3.0) == pytest.approx(0.5)
+
+
+def test_psd_slope_recovers_a_power_law():
+    rng = np.random.default_rng(0)
+    f = np.hypot(*np.meshgrid(np.fft.fftfreq(256), np.fft.fftfreq(256)))
+    f[0, 0] = 1.0
+    spec = np.fft.fft2(rng.standard_normal((256, 256))) * f**-1.5  # power ~ f^-3
+    field = np.real(np.fft.ifft2(spec))
+    keep = np.ones(field.shape, bool)
+    assert psd_slope(field, keep) == pytest.approx(-3.0, abs=0.3)
+    assert psd_slope(rng.standard_normal((256, 256)), keep) == pytest.approx(0.0, abs=0.3)
+
+
+def test_compare_two_flat_folders_gives_the_known_ratios(tmp_path):
+    for name, (cell, bg) in {"real": (100, 10), "synth": (50, 10)}.items():
+        img, mask = _case(cell, bg, False)
+        write_image(tmp_path / name / "yellow" / "images" / "a.png", img)
+        write_mask(tmp_path / name / "yellow" / "masks" / "a.png", mask)
+    real, synth = find_labelled(tmp_path / "real"), find_labelled(tmp_path / "synth")
+    rows = compare(real, synth)["yellow"]
+    assert rows["cell_grey_p50"] == (100.0, 50.0, pytest.approx(51 / 101))
+    assert rows["bg_grey_p50"][2] == pytest.approx(1.0)
+    with pytest.raises(DataError, match="no (labelled )?images"):
+        find_labelled(tmp_path)
+
+
+def test_synth_check_cli_against_the_real_samples(samples_dir, synth_root, tmp_path, capsys):
+    out = tmp_path / "check"
+    code = main(
+        ["synth-check", str(samples_dir), str(synth_root), "--out", str(out), "--max-images", "1"]
+    )
+    text = capsys.readouterr().out
+    assert code in (0, 1)
+    assert "== yellow" in text and "== red" in text and "cell_grey_p50" in text
+    assert "green: not compared (no real sample)" in text
+    assert (out / "montage.png").is_file() and (out / "synth_check.json").is_file()
+
+
+def test_domain_randomisation_varies_across_images_and_repeats_per_seed():
+    style = STYLES["yellow"]
+    domains = [draw_domain(np.random.default_rng([3, i]), style) for i in range(40)]
+    for field in ("gain", "background", "blur", "noise", "haze"):
+        values = [getattr(d, field) for d in domains]
+        assert max(values) > 1.3 * min(values) + 1e-6, field
+    assert {d.jpeg_quality > 0 for d in domains} == {True, False}
+    assert {d.holes for d in domains} == {True, False}
+    renders = [render_image(np.random.default_rng([3, i]), style, (320, 240)) for i in range(6)]
+    bg = [float(np.median(r.image.max(axis=2)[~r.mask])) for r in renders]
+    assert max(bg) >= min(bg) + 2  # the measured background level follows the domain
+    again = render_image(np.random.default_rng([3, 0]), style, (320, 240))
+    assert np.array_equal(again.image, renders[0].image)
+    assert again.domain == renders[0].domain
