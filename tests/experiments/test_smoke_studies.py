@@ -80,7 +80,7 @@ def test_ssl_vs_scratch_smoke_study_covers_every_method(tiny_root, tmp_path):
     out = tmp_path / "svs"
     assert study("ssl_vs_scratch", tiny_root, out) == 0
     assert len(list((out / "pretrain").glob("*/checkpoints/encoder.pt"))) == 6
-    assert len(list((out / "runs").glob("*/metrics.json"))) == 14
+    assert len(list((out / "runs").glob("*/metrics.json"))) == 18
 
 
 @pytest.mark.slow
