@@ -51,11 +51,11 @@ class ProbeConfig:
 
     enabled: bool = True
     # labelled trainval images used (half fit, half scored)
-    images: int = setting(6, ge=2, used_if=("enabled", (True,)))
-    crops: int = setting(8, ge=1, used_if=("enabled", (True,)))  # crops per half
-    crop_size: int = setting(128, ge=8, used_if=("enabled", (True,)))
-    steps: int = setting(150, ge=1, used_if=("enabled", (True,)))
-    every_n_epochs: int = setting(1, ge=0, used_if=("enabled", (True,)))  # 0: before training only
+    images: int = setting(6, ge=2)
+    crops: int = setting(8, ge=1)  # crops per half
+    crop_size: int = setting(128, ge=8)
+    steps: int = setting(150, ge=1)
+    every_n_epochs: int = setting(1, ge=0)  # 0: before training only
 
 
 @dataclasses.dataclass
