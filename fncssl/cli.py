@@ -41,10 +41,13 @@ def _cmd_convert(a: argparse.Namespace) -> int:
     from fncssl.data.layout import open_archive
 
     (src,) = parse_formats(a.from_format)
-    written = convert_archive(
-        open_archive(a.root), parse_formats(a.to), src, Path(a.out) if a.out else None, a.binarise
-    )
-    print(f"wrote {len(written)} file(s) under {a.out or a.root}")
+    root = Path(a.root)
+    if a.in_place and a.out:
+        raise FNCError("convert: give --out or --in-place, not both")
+    # default: beside the archive, never inside it; --in-place adds the formats to the archive
+    out = None if a.in_place else Path(a.out or root.parent / f"{root.name}-converted")
+    written = convert_archive(open_archive(a.root), parse_formats(a.to), src, out, a.binarise)
+    print(f"wrote {len(written)} file(s) under {out or root}")
     return 0
 
 
@@ -230,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("root", help="archive root")
     s.add_argument("--to", required=True, help="masks,rle,coco,coco-standard,voc,via")
     s.add_argument("--from", dest="from_format", default="masks", help="source format")
-    s.add_argument("--out", default="", help="output root (default: in place)")
+    s.add_argument("--out", default="", help="output root (default: ROOT-converted beside it)")
+    s.add_argument(
+        "--in-place", action="store_true", help="write the new formats into the archive itself"
+    )
     s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.set_defaults(func=_cmd_convert)
 

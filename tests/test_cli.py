@@ -33,3 +33,17 @@ def test_validate_exits_1_on_problems(synth_copy, capsys):
 def test_console_script_runs_as_module():
     r = subprocess.run([sys.executable, "-m", "fncssl", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "synth" in r.stdout
+
+
+def test_convert_writes_beside_the_archive_unless_in_place(synth_copy):
+    import shutil
+
+    for voc in list(synth_copy.rglob("Pascal_VOC")):
+        shutil.rmtree(voc)
+    before = sorted(p.relative_to(synth_copy) for p in synth_copy.rglob("*"))
+    assert main(["convert", str(synth_copy), "--to", "voc"]) == 0
+    assert sorted(p.relative_to(synth_copy) for p in synth_copy.rglob("*")) == before
+    beside = synth_copy.parent / f"{synth_copy.name}-converted"
+    assert list(beside.rglob("Pascal_VOC/*.xml"))
+    assert main(["convert", str(synth_copy), "--to", "voc", "--in-place"]) == 0
+    assert list(synth_copy.rglob("Pascal_VOC/*.xml"))

@@ -20,6 +20,7 @@ are marked failed too.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -145,6 +146,14 @@ def _captured(log: Path) -> Iterator[None]:
                 h.setStream(stream)
 
 
+def _why(run_dir: Path) -> str:
+    """The recorded error of a failed run, shortened, and where its traceback is."""
+    message = json.loads((run_dir / "error.json").read_text()).get("message", "")
+    first = (message.splitlines() or ["?"])[0]
+    first = first if len(first) <= 200 else first[:197] + "..."
+    return f"{first} (see {run_dir / 'traceback.txt'})"
+
+
 def _record(run_dir: Path, info: dict[str, Any]) -> None:
     write_json(run_dir / "study_run.json", info)
 
@@ -204,7 +213,7 @@ def run_study(
         took = _attempt(run_dir, {"kind": "pretrain", "name": p.name}, p.config, _pretrain)
         if took is None:
             failed_pre.add(p.name)
-            log(f"[study] pretraining {p.name} FAILED: see {run_dir / 'traceback.txt'}")
+            log(f"[study] pretraining {p.name} FAILED: {_why(run_dir)}")
         else:
             log(f"[study] pretraining {p.name} done in {fmt_seconds(took)}")
     total = len(study.runs)
@@ -216,9 +225,14 @@ def run_study(
             n for n in run.pretraining if n in failed_pre
         ]
         if _finished(run.dir):
-            _timed(lambda r=run: _evaluate_extra(study, r), run.dir / "log.txt")
-            status["skipped"].append(run.name)
-            verdict = "finished earlier, skipped"
+            try:
+                _timed(lambda r=run: _evaluate_extra(study, r), run.dir / "log.txt")
+                status["skipped"].append(run.name)
+                verdict = "finished earlier, skipped"
+            except Exception as exc:  # its extra evaluation fails: record it and go on
+                _fail(run.dir, info, exc)
+                status["failed"].append(run.name)
+                verdict = f"FAILED: {_why(run.dir)}"
         elif blocked:
             _fail(run.dir, info, StudyError(f"needs runs that failed: {blocked}"))
             status["failed"].append(run.name)
@@ -236,7 +250,7 @@ def run_study(
                 verdict = f"done in {fmt_seconds(took)}"
             else:
                 status["failed"].append(run.name)
-                verdict = f"FAILED: see {run.dir / 'traceback.txt'}"
+                verdict = f"FAILED: {_why(run.dir)}"
         left = sum(todo_steps.get(r.name, 0) for r in study.runs[i:] if not _finished(r.dir))
         eta = f"~{fmt_seconds(left * spent_seconds / spent_steps)}" if spent_steps else "?"
         log(

@@ -323,6 +323,8 @@ class _Context:
         if kind == "ssl" and arg:
             return {"model.init": f"ssl:{{ssl:{arg}}}"}
         if kind == "checkpoint" and arg:
+            if "{" not in arg and not Path(arg).exists():  # references resolve at run time
+                raise StudyError(f"{where}: init {value!r}: checkpoint not found: {arg}")
             return {"model.init": value}
         if kind == "imagenet" and arg:
             try:

@@ -73,17 +73,20 @@ def evaluate_checkpoint(
     ``tile=0``: whole images) and ``workers`` (post-processing processes) change only the
     speed."""
     spec_path = Path(spec)
-    run_cfg = run_config(spec)
-    root = Path(data) if data else Path(run_cfg.get("data_root_resolved") or data_root(""))
-    cols = collections or run_cfg.get("data", {}).get("collections") or None
     if split not in ("test", "trainval"):
         raise FNCError(f"--split must be test or trainval, got {split!r}")
+    model, arch, saved = load_model_with_config(spec)  # a bad checkpoint fails before data work
+    model.to(device)
+    run_cfg = run_config(spec)
+    settings = run_cfg or saved
+    saved_data = settings.get("data") or {}
+    root = Path(
+        data or settings.get("data_root_resolved") or saved_data.get("root") or data_root("")
+    )
+    cols = collections or saved_data.get("collections") or None
     records = [r for r in open_archive(root).select(cols, [split]) if r.mask is not None]
     if not records:
         raise FNCError(f"no labelled {split} images for {cols or 'any collection'} in {root}")
-    model, arch, saved = load_model_with_config(spec)
-    model.to(device)
-    settings = run_cfg or saved
     tiles, post = eval_settings(settings, arch, tile, overlap, postprocess)
     out_dir = (
         Path(out)

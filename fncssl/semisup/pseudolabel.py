@@ -150,12 +150,17 @@ def write_pseudolabels(
 
 
 def run_pseudolabel(checkpoint: str, out: Path, cfg: PseudoLabelConfig) -> dict:
-    """The CLI command: select the images, then :func:`write_pseudolabels`."""
+    """The CLI command: select the images, then :func:`write_pseudolabels`. The archive and
+    collections default to the teacher run's own (its ``config.yaml`` or the checkpoint's
+    saved config); the checkpoint is read first, so a bad path fails before any data work."""
     from fncssl.data.default_archive import data_root
+    from fncssl.finetune.evaluate_checkpoint import run_config
     from fncssl.models.checkpoint import read_weights
 
-    root = data_root(cfg.root)
-    cols = cfg.collections or read_weights(checkpoint).config.get("data", {}).get("collections")
+    saved = run_config(checkpoint) or read_weights(checkpoint).config or {}
+    data = saved.get("data") or {}
+    root = Path(cfg.root or saved.get("data_root_resolved") or data.get("root") or data_root(""))
+    cols = cfg.collections or data.get("collections")
     records = unlabelled_records(open_archive(root), cols, cfg.max_images, cfg.extra_images)
     return write_pseudolabels(
         checkpoint, records, out, cfg.tta, cfg.tile, cfg.overlap, cfg.batch_size, cfg.device

@@ -102,6 +102,7 @@ def test_presets_reference_other_grid_points_and_run_after_them(tmp_path):
             "names no fixed run",
         ),
         ({"grid": {"seed": [0]}, "evaluate_on": ["blue"]}, "unknown collection"),
+        ({"grid": {"init": ["checkpoint:/nonexistent/m.pth"]}}, "checkpoint not found"),
         (
             {"grid": {"data.label_fraction": [0.5], "data.label_count": [5]}},
             "exclude each other",

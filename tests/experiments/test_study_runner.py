@@ -64,6 +64,8 @@ def test_failed_run_is_recorded_study_goes_on_and_resume_finishes(study_file, tm
     err = json.loads((out / "runs" / bad / "error.json").read_text())
     assert err == {"type": "RuntimeError", "message": f"planned failure of {bad}"}
     assert "planned failure" in (out / "runs" / bad / "traceback.txt").read_text()
+    # the progress line says why, not only where the traceback is
+    assert any(bad in x and f"FAILED: planned failure of {bad}" in x for x in lines)
     progress = [x for x in lines if x.startswith("[study] ") and "/12 " in x]
     assert len(progress) == 12 and all("elapsed" in x and "remaining" in x for x in progress)
     # dry run: the two unfinished runs at the measured per-step time

@@ -174,3 +174,23 @@ def test_finetune_refuses_a_pseudo_dir_of_another_teacher_or_image_set(
         assert main([*base, f"run.name=r{i}", *extra]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / f"r{i}" / "round-1" / "checkpoints").exists()
+
+
+def test_the_teacher_runs_archive_is_the_default(synth_root, teacher_pth, tmp_path, monkeypatch):
+    """Without ``root=``, a run directory's own ``data.root`` is labelled, not the synthetic
+    default (which must not even be built)."""
+    import yaml
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    shutil.copy(teacher_pth, run / "checkpoints" / "best.ckpt")
+    tree = {"data": {"root": str(synth_root), "collections": ["red"]}}
+    (run / "config.yaml").write_text(yaml.safe_dump(tree))
+    monkeypatch.setenv("FNCSSL_CACHE", str(tmp_path / "cache"))
+    cfg = PseudoLabelConfig(tile=256, overlap=32, max_images=1)
+    manifest = run_pseudolabel(str(run), tmp_path / "pl", cfg)
+    assert [Path(e["image"]).is_relative_to(synth_root) for e in manifest["images"]] == [True]
+    assert not (tmp_path / "cache").exists()
+    with pytest.raises(FNCError, match="nope"):
+        run_pseudolabel(str(tmp_path / "nope.ckpt"), tmp_path / "pl2", cfg)
+    assert not (tmp_path / "cache").exists()  # a bad checkpoint fails before any data work
