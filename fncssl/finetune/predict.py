@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from fncssl.data.atomic import write_bytes, write_json, write_text
-from fncssl.data.imageio import read_image, write_image, write_mask
+from fncssl.data.imageio import image_size, read_image, write_image, write_mask
 from fncssl.data.layout import IMAGE_SUFFIXES
 from fncssl.data.rle import encode_mask
 from fncssl.errors import FNCError
@@ -44,6 +44,14 @@ def collect_images(inputs: list[str]) -> list[Path]:
             raise FNCError(f"input not found: {p}")
     if not paths:
         raise FNCError(f"no images found in {inputs}")
+    problems = []
+    for path in paths:  # headers only (cheap): nothing is written for an unreadable input
+        try:
+            image_size(path)
+        except FNCError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise FNCError(f"{len(problems)} unreadable input(s): " + "; ".join(problems))
     return paths
 
 

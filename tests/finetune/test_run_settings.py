@@ -71,3 +71,18 @@ def test_evaluate_and_predict_pass_the_runs_settings_on(trained_run, tmp_path, m
     Image.new("RGB", (16, 16)).save(image)
     pr.predict_images(str(trained_run / "checkpoints" / "best.ckpt"), [str(image)], tmp_path / "p")
     assert seen[-1] == (256, 32)  # a Lightning checkpoint carries the settings too
+
+
+def test_predict_checks_every_input_before_writing_anything(trained_run, tmp_path, capsys):
+    from fncssl.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (64, 64)).save(folder / "a.png")
+    (folder / "b.png").write_bytes(b"not a png")
+    out = tmp_path / "pred"
+    assert main(["predict", str(trained_run), str(folder), "--out", str(out)]) == 2
+    assert "b.png" in capsys.readouterr().err
+    assert not out.exists()
