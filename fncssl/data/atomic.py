@@ -52,3 +52,21 @@ def write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, obj: Any, indent: int | None = 1) -> None:
     """Atomically write ``obj`` as JSON."""
     write_text(path, json.dumps(obj, indent=indent))
+
+
+def refuse_output_inside(out: str | Path, folders: list[str | Path], what: str) -> None:
+    """Raise ``FNCError`` when ``out`` is one of ``folders`` or lies inside one of them.
+
+    Outputs go beside the inputs, never inside: written files would otherwise be read back as
+    inputs by the next run (``what`` names the inputs in the message).
+    """
+    from fncssl.errors import FNCError
+
+    target = Path(out).resolve()
+    for folder in folders:
+        f = Path(folder).resolve()
+        if target == f or f in target.parents:
+            raise FNCError(
+                f"--out {out} is inside {what} {folder}; choose a folder beside it "
+                f"(e.g. {f.parent / (f.name + '-out')})"
+            )

@@ -52,7 +52,7 @@ def draw_domain(rng: np.random.Generator, style: CollectionStyle) -> ImageDomain
         illumination=float(rng.uniform(0.1, 0.6)),
         crowding=float(rng.uniform(0.0, style.crowding) if rng.random() < 0.5 else 0.0),
         holes=bool(rng.random() < style.hole_fraction),
-        haze=float(rng.uniform(0.05, 0.35)),
+        haze=float(rng.uniform(0.05, max(style.haze_max, 0.05))),
         minor_colour=float(math.exp(rng.normal(0.0, 0.12))),
     )
 

@@ -6,7 +6,13 @@ Grey level is the brightest channel (the stain's channel in these single-hue ima
 masked-out background (cells dilated by ``RING`` px): the median and p90 of the standard
 deviation in 16x16 blocks, and the slope of the radially averaged power spectrum.
 "Bright unannotated structure" is the share of background pixels brighter than half the
-median cell grey level of the same image. Ratios are synthetic / real with one grey level
+median cell grey level of the same image. Object level (grey smoothed with a sigma of 2 px): the
+brightness of each annotated object's peak (p10, p50), and the unannotated blobs: connected
+regions of at least ``BLOB_MIN_AREA`` px brighter than the image's background median plus
+``BLOB_DELTA`` grey levels that lie mostly outside the masks (their peak p90, and how many
+there are per annotated object). These say whether "bright enough to be annotated" means the
+same in both archives; a model trained where faint cells are annotated over-detects on real
+images. Ratios are synthetic / real with one grey level
 added to both sides (``(s + 1) / (r + 1)``), so near-black statistics do not blow up; slopes
 are compared as plain ratios. A ratio in [0.7, 1.4] counts as matched.
 """
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 
 from fncssl.config import COLLECTIONS
 from fncssl.data.imageio import read_image, read_mask
@@ -28,7 +35,14 @@ from fncssl.errors import DataError
 RING = 4  # px of dilation around cells excluded from "background"
 BLOCK = 16
 MATCH_BAND = (0.7, 1.4)
-PLAIN_RATIO = {"psd_slope", "contrast", "bright_unannotated_pct"}  # compared without the +1 floor
+BLOB_DELTA = 12.0  # grey levels above the background median that make an unannotated blob
+BLOB_MIN_AREA = 60  # px
+PLAIN_RATIO = {  # compared without the +1 floor
+    "psd_slope",
+    "contrast",
+    "bright_unannotated_pct",
+    "unannotated_blobs_per_object",
+}
 
 
 @dataclass(frozen=True)
@@ -138,11 +152,37 @@ def image_stats(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | f
         "bstd": block_std(grey, bg),
         "psd_slope": psd_slope(grey, bg),
     }
+    out.update(object_peaks(grey, mask))
     cell_med = float(np.median(grey[mask])) if mask.any() else float("nan")
     out["bright_out"] = (
         float(np.mean(grey[bg] > 0.5 * cell_med)) if mask.any() and bg.any() else float("nan")
     )
     return out
+
+
+def object_peaks(grey: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | float]:
+    """Peak brightness of annotated objects and of unannotated blobs (see the module doc).
+
+    ``grey`` uint8 (H, W), ``mask`` bool (H, W). Returns float arrays ``peak_in`` (one value per
+    annotated object), ``peak_blob`` (one per unannotated blob) and the scalar ``n_objects``.
+    """
+    smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 2.0)
+    objects, n_obj = ndi.label(mask)
+    peak_in = ndi.maximum(smooth, objects, np.arange(1, n_obj + 1)) if n_obj else np.empty(0)
+    level = float(np.median(smooth[~mask])) if (~mask).any() else 0.0
+    blobs, n = ndi.label(smooth > level + BLOB_DELTA)
+    peak_blob = np.empty(0)
+    if n:
+        idx = np.arange(1, n + 1)
+        area = ndi.sum_labels(np.ones_like(smooth), blobs, idx)
+        inside = ndi.mean(mask.astype(np.float32), blobs, idx)
+        keep = (area >= BLOB_MIN_AREA) & (inside <= 0.3)
+        peak_blob = ndi.maximum(smooth, blobs, idx)[keep]
+    return {
+        "peak_in": np.asarray(peak_in, np.float64),
+        "peak_blob": np.asarray(peak_blob, np.float64),
+        "n_objects": float(n_obj),
+    }
 
 
 def _pct(x: np.ndarray, q: float) -> float:
@@ -169,6 +209,11 @@ def collection_stats(items: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, fl
     s["psd_slope"] = float(np.mean([p["psd_slope"] for p in per]))
     bright = [p["bright_out"] for p in per if math.isfinite(p["bright_out"])]
     s["bright_unannotated_pct"] = 100.0 * float(np.mean(bright)) if bright else float("nan")
+    peak_in, peak_blob = cat("peak_in"), cat("peak_blob")
+    s["object_peak_p10"], s["object_peak_p50"] = _pct(peak_in, 10), _pct(peak_in, 50)
+    s["unannotated_blob_peak_p90"] = _pct(peak_blob, 90)
+    n_obj = sum(p["n_objects"] for p in per)
+    s["unannotated_blobs_per_object"] = peak_blob.size / n_obj if n_obj else float("nan")
     for i, ch in enumerate("RGB"):
         s[f"cell_mean_{ch}"] = float(ri[:, i].mean()) if ri.size else float("nan")
         s[f"bg_mean_{ch}"] = float(ro[:, i].mean()) if ro.size else float("nan")

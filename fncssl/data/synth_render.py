@@ -105,7 +105,7 @@ def _draw_cell(
     cv2.fillPoly(local, [fixed.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_SHIFT)
     r_eq = math.sqrt(max(cv2.countNonZero(local), 1) / math.pi)
     flat = local.astype(np.float32)
-    body = cv2.GaussianBlur(flat, (0, 0), rng.uniform(1.2, 2.5) + defocus)
+    body = cv2.GaussianBlur(flat, (0, 0), rng.uniform(1.2, 2.5) + defocus + style.edge_soft * r_eq)
     dome = cv2.GaussianBlur(flat, (0, 0), max(r_eq / 2.0, 1.0))
     body = body * (0.45 + 0.55 * dome / max(float(dome.max()), 1e-6))
     grain = np.exp(
@@ -115,7 +115,7 @@ def _draw_cell(
     if defocus > 0:
         grain = cv2.GaussianBlur(grain, (0, 0), defocus)
     texture = grain / float(grain.mean())
-    for _ in range(rng.poisson(style.granularity * r_eq)):  # sparse bright puncta
+    for _ in range(rng.poisson(style.puncta * style.granularity * r_eq)):  # sparse puncta
         px = np.asarray(centre) + outline[rng.integers(len(outline))] * rng.uniform(0, 0.85)
         px = px - [x0, y0]
         level = float(rng.uniform(1.3, 2.2))
@@ -151,8 +151,9 @@ def _draw_lines(
     peak: float,
     level: tuple[float, float],
     steps: tuple[int, int],
+    max_width: int = 1,
 ) -> None:
-    """Draw ``count`` faint random curves (neurite fragments) anywhere in ``lines``."""
+    """Draw ``count`` faint random curves (neurite fragments), 1 to ``max_width`` px wide."""
     h, w = lines.shape
     for _ in range(count):
         path = _curve(
@@ -162,7 +163,8 @@ def _draw_lines(
             int(rng.integers(*steps)),
             rng.uniform(3, 6),
         )
-        cv2.polylines(lines, [path], False, float(rng.uniform(*level) * peak), 1)
+        width = int(rng.integers(1, max_width + 1)) if max_width > 1 else 1
+        cv2.polylines(lines, [path], False, float(rng.uniform(*level) * peak), width)
 
 
 def _place(
@@ -213,10 +215,11 @@ def _neurite(
     bright = peak * rng.uniform(*level)
     width = int(rng.integers(*widths))
     n = len(path) - 1
-    for k in range(0, n, 3):  # draw in short runs so the brightness can fade
+    for k in range(0, n, 3):  # draw in short runs so the brightness and width can taper
         fade = 1.0 - 0.7 * k / max(n, 1)
         seg = path[k : k + 4]
-        cv2.polylines(lines, [seg], False, float(bright * fade), width)
+        taper = max(1, round(width * (1.0 - 0.6 * k / max(n, 1))))
+        cv2.polylines(lines, [seg], False, float(bright * fade), taper)
 
 
 def render_image(
@@ -263,20 +266,25 @@ def render_image(
         radii.append(r)
         hollow = rng.random() < style.hollow_fraction
         if faint:
-            peak = peak_image * style.faint_max * rng.uniform(0.1, 1.0) ** 1.5
-            _draw_cell(rng, stain, None, outline, centre, peak, style, hollow, rng.uniform(0.5, 4))
+            peak = peak_image * style.faint_max * rng.uniform(0.1, 1.0) ** style.faint_skew
+            sharp = style.faint_sharp > 0 and rng.random() < style.faint_sharp
+            defocus = 0.0 if sharp else rng.uniform(0.5, 4)
+            _draw_cell(rng, stain, None, outline, centre, peak, style, hollow, defocus)
             continue
         peak = peak_image * math.exp(rng.normal(0, style.brightness_sigma))
         _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(rng.integers(0, style.neurites + 1)):
             _neurite(rng, lines, centre, r, peak, (3, 14), style.neurite_level, style.neurite_width)
-    _draw_lines(rng, lines, rng.poisson(style.fibres * scale), peak_image, (0.08, 0.4), (4, 40))
-    np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), 0.9), out=stain)
+    n_fibres = rng.poisson(style.fibres * scale)
+    _draw_lines(
+        rng, lines, n_fibres, peak_image, (0.08, 0.4), style.fibre_length, style.fibre_width
+    )
+    np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), style.line_blur), out=stain)
     debris(rng, stain, peak_image, 30.0)
     if rng.random() < 0.15:
         stripe(rng, stain, peak_image)
     stain += haze(stain, domain.haze)
-    tissue = autofluorescence(rng, shape, domain.background)
+    tissue = autofluorescence(rng, shape, domain.background, style.tissue_contrast)
     if holes is not None:
         keep = 1.0 - 0.9 * holes
         tissue *= keep

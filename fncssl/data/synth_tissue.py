@@ -22,14 +22,17 @@ def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: int) ->
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
-def autofluorescence(rng: np.random.Generator, shape: tuple[int, int], level: float) -> np.ndarray:
+def autofluorescence(
+    rng: np.random.Generator, shape: tuple[int, int], level: float, contrast: float = 1.0
+) -> np.ndarray:
     """Textured tissue background with mean about ``level``: log-normal multi-scale noise.
 
     Scales from 300 px (tissue density) down to 3 px (granular neuropil) with amplitudes that
-    fall with frequency, giving a steep power spectrum like the real backgrounds.
+    fall with frequency, giving a steep power spectrum like the real backgrounds; ``contrast``
+    scales every amplitude (1 = the default texture).
     """
     octaves = ((300, 0.45), (90, 0.3), (30, 0.2), (10, 0.14), (3, 0.1))
-    log_field = sum(a * smooth_noise(rng, shape, c) for c, a in octaves)
+    log_field = sum(contrast * a * smooth_noise(rng, shape, c) for c, a in octaves)
     field = np.exp(log_field)
     return (level / float(field.mean())) * field
 

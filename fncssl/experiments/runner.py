@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from fncssl.data.atomic import write_json, write_text
+from fncssl.errors import RunInterrupted
 from fncssl.experiments.study import Run, Study, StudyError
 from fncssl.experiments.twin_eval import evaluate_on_collection
 
@@ -281,6 +282,11 @@ def _attempt(
             fn(cfg)
     except KeyboardInterrupt:
         raise
+    except RunInterrupted as exc:  # the whole study stops: a scheduler asked it to
+        raise RunInterrupted(
+            f"study stopped by SIGTERM during {info['name']} ({exc}). Finished runs are kept; "
+            "continue the study with the same `fncssl study` command plus --resume"
+        ) from None
     except Exception as exc:
         _fail(run_dir, info, exc)
         return None

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fncssl.data.atomic import write_bytes, write_json, write_text
+from fncssl.data.atomic import refuse_output_inside, write_bytes, write_json, write_text
 from fncssl.data.imageio import image_size, read_image, write_image, write_mask
 from fncssl.data.layout import IMAGE_SUFFIXES
 from fncssl.data.rle import encode_mask
@@ -86,6 +86,7 @@ def predict_images(
     )
     post = post or saved_post
     paths = collect_images(inputs)
+    refuse_output_inside(out, [p for p in inputs if Path(p).is_dir()], "the input folder")
     counts: list[tuple[str, int]] = []
     images: list[dict] = []
     results: list[dict] = []

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fncssl.data.atomic import write_bytes
+from fncssl.data.atomic import refuse_output_inside, write_bytes
 from fncssl.data.imageio import encode_png, read_image
 from fncssl.data.layout import Archive, ImageRecord, open_archive
 from fncssl.errors import ConfigError, FNCError
@@ -161,6 +161,7 @@ def run_pseudolabel(checkpoint: str, out: Path, cfg: PseudoLabelConfig) -> dict:
     data = saved.get("data") or {}
     root = Path(cfg.root or saved.get("data_root_resolved") or data.get("root") or data_root(""))
     cols = cfg.collections or data.get("collections")
+    refuse_output_inside(out, [root], "the archive")
     records = unlabelled_records(open_archive(root), cols, cfg.max_images, cfg.extra_images)
     return write_pseudolabels(
         checkpoint, records, out, cfg.tta, cfg.tile, cfg.overlap, cfg.batch_size, cfg.device

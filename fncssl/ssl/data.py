@@ -21,6 +21,12 @@ def pretraining_records(
 ) -> list[ImageRecord]:
     partitions = ["unlabelled", "trainval"] if include_trainval else ["unlabelled"]
     records = archive.select(collections, partitions)
+    missing = [c for c in collections if not archive.select([c], partitions)]
+    if missing and not extra_images:
+        raise FNCError(
+            f"data.collections: {', '.join(missing)} has no {' or '.join(partitions)} images "
+            f"in {archive.root}; pretraining would silently use the other collections only"
+        )
     test = archive.select(None, ["test"])
     test_paths = {r.image.resolve() for r in test}
     test_stems = {r.stem for r in test}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fncssl.cli import main
-from fncssl.data.imageio import write_image, write_mask
+from fncssl.data.imageio import read_image, read_mask, write_image, write_mask
 from fncssl.data.synth_camera import draw_domain
 from fncssl.data.synth_check import collection_stats, compare, find_labelled, psd_slope, ratio
 from fncssl.data.synth_render import render_image
@@ -84,3 +84,35 @@ def test_domain_randomisation_varies_across_images_and_repeats_per_seed():
     again = render_image(np.random.default_rng([3, 0]), style, (320, 240))
     assert np.array_equal(again.image, renders[0].image)
     assert again.domain == renders[0].domain
+
+
+def test_object_peaks_count_only_unannotated_blobs_big_and_bright_enough():
+    img, mask = _case(100, 10, False)
+    img[60:72, 60:72] = (100, 50, 0)  # unannotated 12x12 blob at the cell's level: counted
+    img[100:103, 100:103] = (100, 50, 0)  # a 3x3 dot: smaller than BLOB_MIN_AREA, not counted
+    img[90:102, 20:32] = (18, 9, 0)  # 8 grey levels above the background: too faint
+    s = collection_stats([(img, mask)])
+    assert s["object_peak_p50"] == pytest.approx(100, abs=0.5)  # smoothing keeps a 20 px peak
+    assert s["unannotated_blob_peak_p90"] == pytest.approx(100 * 0.9973**2, abs=0.5)
+    assert s["unannotated_blobs_per_object"] == 1.0
+    mask[60:72, 60:72] = True  # now annotated: no unannotated blob left, two objects
+    s = collection_stats([(img, mask)])
+    assert s["unannotated_blobs_per_object"] == 0.0
+    assert s["object_peak_p10"] == pytest.approx(99.5, abs=0.2)  # the 12 px blob, smoothed
+
+
+def test_synthetic_yellow_annotates_the_cells_a_real_annotator_would(samples_dir):
+    """Annotated synthetic cells are as bright as the real annotated ones, and unannotated
+    blobs as bright as the real unannotated ones: when annotated synthetic cells were much
+    dimmer (object peak p10 at 0.47x the real), a model trained on them took the real images'
+    faint unannotated cells for cells and over-detected 2x."""
+    real = [x for x in find_labelled(samples_dir) if x.collection == "yellow"]
+    real_stats = collection_stats([(read_image(x.image), read_mask(x.mask)) for x in real])
+    renders = [
+        render_image(np.random.default_rng([21, i]), STYLES["yellow"], (800, 600))
+        for i in range(12)
+    ]
+    synth_stats = collection_stats([(r.image, r.mask) for r in renders if r.mask.any()])
+    for key in ("object_peak_p10", "object_peak_p50", "unannotated_blob_peak_p90"):
+        r = ratio(key, synth_stats[key], real_stats[key])
+        assert 0.6 <= r <= 1.6, (key, synth_stats[key], real_stats[key])

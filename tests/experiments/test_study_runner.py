@@ -137,3 +137,22 @@ def test_report_on_a_folder_without_finished_runs_is_one_clear_error(tmp_path):
     with pytest.raises(StudyError, match="no finished runs"):
         write_report(tmp_path)
     assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+def test_sigterm_stops_the_whole_study_with_a_resume_hint(study_file, tmp_path):
+    from fncssl.errors import RunInterrupted
+
+    out = tmp_path / "out"
+    stop_at = "init=scratch__label_fraction=1__seed=0"
+
+    def train(run):
+        if run.name == stop_at:
+            raise RunInterrupted("stopped by SIGTERM at epoch 0, step 3")
+        fake_train(run)
+
+    with pytest.raises(RunInterrupted, match=r"during .*seed=0.*--resume") as info:
+        run_study(load_study(study_file, out), train=train, log=lambda _: None)
+    assert info.value.exit_code == 143
+    assert not (out / "runs" / stop_at / "error.json").exists()  # not a failure: resumable
+    status = run_study(load_study(study_file, out), resume=True, train=fake_train, log=print)
+    assert stop_at in status["done"] and not status["failed"]

@@ -86,3 +86,17 @@ def test_predict_checks_every_input_before_writing_anything(trained_run, tmp_pat
     assert main(["predict", str(trained_run), str(folder), "--out", str(out)]) == 2
     assert "b.png" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_predict_refuses_an_output_folder_inside_its_input_folder(trained_run, tmp_path, capsys):
+    from PIL import Image
+
+    from fncssl.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.new("RGB", (64, 64)).save(folder / "a.png")
+    for out in (folder, folder / "pred"):
+        assert main(["predict", str(trained_run), str(folder), "--out", str(out)]) == 2
+        assert "is inside the input folder" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["a.png"]

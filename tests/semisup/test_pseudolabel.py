@@ -194,3 +194,11 @@ def test_the_teacher_runs_archive_is_the_default(synth_root, teacher_pth, tmp_pa
     with pytest.raises(FNCError, match="nope"):
         run_pseudolabel(str(tmp_path / "nope.ckpt"), tmp_path / "pl2", cfg)
     assert not (tmp_path / "cache").exists()  # a bad checkpoint fails before any data work
+
+
+def test_output_inside_the_archive_is_refused(synth_root, teacher_pth, capsys):
+    out = synth_root / "red" / "pseudo"
+    code = main(["pseudolabel", str(teacher_pth), "--out", str(out), f"root={synth_root}"])
+    assert code == 2
+    assert "is inside the archive" in capsys.readouterr().err
+    assert not out.exists()

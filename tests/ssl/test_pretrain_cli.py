@@ -108,6 +108,11 @@ def test_bad_inputs(synth_root, tmp_path, capsys):
     shutil.copytree(synth_root / "red" / "trainval", labelled_only / "red" / "trainval")
     assert pretrain("simclr", labelled_only, tmp_path, "data.collections=[red]") == 2
     assert "no unlabelled images" in capsys.readouterr().err
+    red_only = tmp_path / "red-only"
+    shutil.copytree(synth_root / "red", red_only / "red")
+    assert pretrain("simclr", red_only, tmp_path, "data.collections=[red,yellow]") == 2
+    err = capsys.readouterr().err
+    assert "data.collections: yellow has no unlabelled images" in err and "Traceback" not in err
     assert pretrain("simclr", synth_root, tmp_path, "ssl.source_crop=4000") == 2
     assert "source_crop" in capsys.readouterr().err
     assert pretrain("simclr", synth_root, tmp_path, "ssl.sync_batchnorm=true") == 2
