@@ -146,7 +146,7 @@ def count_ok(scores: dict, tolerance: float = 0.3, min_cells: int = 5) -> bool:
 
 def run(args: argparse.Namespace) -> dict:
     device = "cuda" if args.gpu and torch.cuda.is_available() else "cpu"
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = args.seeds
     results = {"machine": machine(), "settings": vars(args), "collections": {}}
     work = Path(tempfile.mkdtemp(prefix="sim2real-"))
     for c in args.collections.split(","):
@@ -184,6 +184,19 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
+def seed_list(text: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]`` (an argparse type: bad text is a usage error)."""
+    try:
+        seeds = [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of integers: {text!r}"
+        ) from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"repeated seed in {text!r}")
+    return seeds
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--collections", default="yellow,red")
@@ -191,7 +204,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--crop", type=int, default=160)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated; each renders and trains anew")
+    p.add_argument(
+        "--seeds", type=seed_list, default="0,1,2", help="e.g. 0,1,2; each renders and trains anew"
+    )
     p.add_argument("--workers", type=int, default=2, help="rendering processes")
     p.add_argument("--samples", default=str(SAMPLES))
     p.add_argument("--out", default="sim2real.json")
