@@ -340,7 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("real_root", help="flat samples folder (<c>/images, <c>/masks) or an archive")
     s.add_argument("synth_root", help="a synthetic (or any) archive to compare with it")
     s.add_argument("--out", default="", help="output folder (default: beside SYNTH_ROOT)")
-    s.add_argument("--max-images", type=int, default=8, help="images per collection and side")
+    s.add_argument(
+        "--max-images", type=int, default=16, help="images per collection and side (default 16)"
+    )
     s.add_argument("--seed", type=int, default=0, help="which crops the montage shows")
     s.set_defaults(func=_cmd_synth_check)
     return p

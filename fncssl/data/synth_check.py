@@ -326,7 +326,7 @@ def all_matched(table: dict) -> bool:
 
 
 def run_synth_check(
-    real_root: Path, synth_root: Path, out: str | Path = "", max_images: int = 8, seed: int = 0
+    real_root: Path, synth_root: Path, out: str | Path = "", max_images: int = 16, seed: int = 0
 ) -> int:
     """Print the comparison, write ``synth_check.txt/json`` and ``montage.png``; 0 if matched.
 

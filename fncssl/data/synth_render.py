@@ -12,6 +12,11 @@ A picture is built in layers, each in grey levels of the stain:
 then the camera (:mod:`fncssl.data.synth_camera`): illumination, noise, blur, gamma, clipping,
 JPEG. Per-image settings are randomised (``draw_domain``). ``render_image`` is deterministic
 for a given ``numpy.random.Generator`` state.
+
+Which cells are annotated follows a model of the annotator: a cell is marked when it looks
+bright enough in absolute terms (``style.annotate_min``, after the image's exposure gain), so
+a dim image has its annotated cells just above the threshold and its faint cells below it,
+as in the real archive, where no annotated cell is dimmer than the brighter unannotated ones.
 """
 
 from __future__ import annotations
@@ -107,7 +112,7 @@ def _draw_cell(
     flat = local.astype(np.float32)
     body = cv2.GaussianBlur(flat, (0, 0), rng.uniform(1.2, 2.5) + defocus + style.edge_soft * r_eq)
     dome = cv2.GaussianBlur(flat, (0, 0), max(r_eq / 2.0, 1.0))
-    body = body * (0.45 + 0.55 * dome / max(float(dome.max()), 1e-6))
+    body = body * (1.0 - style.core + style.core * dome / max(float(dome.max()), 1e-6))
     grain = np.exp(
         style.granularity
         * (smooth_noise(rng, local.shape, 5) + 0.7 * smooth_noise(rng, local.shape, 12))
@@ -115,8 +120,15 @@ def _draw_cell(
     if defocus > 0:
         grain = cv2.GaussianBlur(grain, (0, 0), defocus)
     texture = grain / float(grain.mean())
+    n_out = len(outline)
+    side = int(rng.integers(n_out)) if style.puncta_polar > 0 else 0
     for _ in range(rng.poisson(style.puncta * style.granularity * r_eq)):  # sparse puncta
-        px = np.asarray(centre) + outline[rng.integers(len(outline))] * rng.uniform(0, 0.85)
+        near_side = style.puncta_polar > 0 and rng.random() < style.puncta_polar
+        if near_side:  # a clump of granules at one side of the cell
+            k = (side + int(rng.integers(-n_out // 10, n_out // 10 + 1))) % n_out
+            px = np.asarray(centre) + outline[k] * rng.uniform(0.35, 0.85)
+        else:
+            px = np.asarray(centre) + outline[rng.integers(n_out)] * rng.uniform(0, 0.85)
         px = px - [x0, y0]
         level = float(rng.uniform(1.3, 2.2))
         cv2.circle(texture, (int(px[0]), int(px[1])), int(rng.integers(1, 3)), level, -1)
@@ -222,6 +234,21 @@ def _neurite(
         cv2.polylines(lines, [seg], False, float(bright * fade), taper)
 
 
+def annotated_peak(
+    rng: np.random.Generator, peak_image: float, threshold: float, style: CollectionStyle
+) -> float:
+    """Brightness of one annotated cell: log-normal around ``peak_image``, and, when the
+    annotator has a ``threshold`` (> 0), redrawn until it clears that threshold (jittered per
+    cell, as annotators are not exact) so that no annotated cell is dimmer than it."""
+    need = threshold * math.exp(rng.normal(0, style.annotate_jitter)) if threshold > 0 else 0.0
+    peak = peak_image * math.exp(rng.normal(0, style.brightness_sigma))
+    for _ in range(30):
+        if peak >= need:
+            return peak
+        peak = peak_image * math.exp(rng.normal(0, style.brightness_sigma))
+    return need * math.exp(abs(rng.normal(0, style.brightness_sigma)))
+
+
 def render_image(
     rng: np.random.Generator,
     style: CollectionStyle,
@@ -254,10 +281,12 @@ def render_image(
     ]
     centres: list[tuple[float, float]] = []
     radii: list[float] = []
+    threshold = style.annotate_min * style.intensity
     n_faint = rng.poisson(style.faint_ratio * max(n_cells, 5 * scale))
     for i in range(n_cells + n_faint):
         faint = i >= n_cells
         area = area_px_median * math.exp(rng.normal(0, style.area_sigma))
+        area *= style.faint_area if faint else 1.0
         outline = cell_polygon(rng, area, style)
         r = math.sqrt(area / math.pi)
         crowd = domain.crowding if not faint else 0.0
@@ -266,21 +295,31 @@ def render_image(
         radii.append(r)
         hollow = rng.random() < style.hollow_fraction
         if faint:
-            peak = peak_image * style.faint_max * rng.uniform(0.1, 1.0) ** style.faint_skew
+            ref = threshold if threshold > 0 else peak_image
+            peak = ref * style.faint_max * rng.uniform(0.1, 1.0) ** style.faint_skew
             sharp = style.faint_sharp > 0 and rng.random() < style.faint_sharp
             defocus = 0.0 if sharp else rng.uniform(0.5, 4)
             _draw_cell(rng, stain, None, outline, centre, peak, style, hollow, defocus)
             continue
-        peak = peak_image * math.exp(rng.normal(0, style.brightness_sigma))
+        peak = annotated_peak(rng, peak_image, threshold, style)
         _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(rng.integers(0, style.neurites + 1)):
-            _neurite(rng, lines, centre, r, peak, (3, 14), style.neurite_level, style.neurite_width)
+            _neurite(
+                rng,
+                lines,
+                centre,
+                r,
+                peak,
+                style.neurite_length,
+                style.neurite_level,
+                style.neurite_width,
+            )
     n_fibres = rng.poisson(style.fibres * scale)
     _draw_lines(
         rng, lines, n_fibres, peak_image, (0.08, 0.4), style.fibre_length, style.fibre_width
     )
     np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), style.line_blur), out=stain)
-    debris(rng, stain, peak_image, 30.0)
+    debris(rng, stain, peak_image, style.debris_rate)
     if rng.random() < 0.15:
         stripe(rng, stain, peak_image)
     stain += haze(stain, domain.haze)

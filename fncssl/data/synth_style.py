@@ -38,9 +38,12 @@ class CollectionStyle:
     glow: float = 0.3  # soft halo around cells, share of the cell's brightness
     faint_ratio: float = 0.6  # unannotated faint cells per annotated cell
     faint_max: float = 0.5  # brightest unannotated cell, share of the image's cell brightness
+    # (share of the annotation threshold when annotate_min > 0)
     faint_skew: float = 1.5  # faint brightness = faint_max * U(0.1, 1) ** faint_skew
+    faint_area: float = 1.0  # area of unannotated cells relative to annotated ones
     faint_sharp: float = 0.0  # share of unannotated cells that are in focus (not defocused)
     neurite_level: tuple[float, float] = (0.2, 0.55)  # neurite brightness, share of the cell's
+    neurite_length: tuple[int, int] = (3, 14)  # neurite length range, 3-6 px steps
     neurite_width: tuple[int, int] = (1, 3)  # neurite line width range, px (upper excluded)
     line_blur: float = 0.9  # Gaussian sigma (px) softening neurites and fibres
     fibre_width: int = 1  # widest background fibre, px
@@ -55,6 +58,15 @@ class CollectionStyle:
     crowding: float = 0.5  # largest share of cells placed in dense clusters
     hole_fraction: float = 0.25  # share of images with dark tissue holes / edges
     haze_max: float = 0.35  # largest out-of-focus glow, share of the stain field
+    # The annotator: with annotate_min > 0 a cell is annotated exactly when its exposed
+    # brightness (gain included) is above annotate_min * intensity, up to a per-cell jitter
+    # (log-normal sigma annotate_jitter); unannotated cells stay below it. With 0, which cells
+    # are annotated depends on the image's exposure (the first-pass behaviour).
+    annotate_min: float = 0.0
+    annotate_jitter: float = 0.08
+    core: float = 0.55  # share of a cell's brightness that peaks towards its centre (dome)
+    debris_rate: float = 30.0  # dust and fluorophore dots per 1600x1200 image
+    puncta_polar: float = 0.0  # share of puncta gathered in a cap on one side of the cell
 
 
 STYLES = {
@@ -90,14 +102,14 @@ STYLES = {
         irregularity=0.08,
         processes=1,
         hollow_fraction=0.35,
-        intensity=150.0,
+        intensity=175.0,
         fibres=12,
         neurites=2,
         touching=0.06,
         granularity=0.15,
-        faint_ratio=1.5,
-        faint_max=0.55,
-        faint_skew=0.8,
+        faint_ratio=1.3,
+        faint_max=0.7,
+        faint_skew=0.5,
         faint_sharp=0.5,
         edge_soft=0.3,
         puncta=0.6,
@@ -106,12 +118,16 @@ STYLES = {
         fibre_width=2,
         fibre_length=(3, 12),
         glow=0.2,
-        tissue_level=5.0,
+        tissue_level=6.0,
         haze_max=0.15,
         tissue_contrast=0.6,
         brightness_sigma=0.25,
         gain_sigma=0.2,
         crowding=0.15,
+        annotate_min=0.62,
+        faint_area=1.3,
+        core=0.8,
+        puncta_polar=0.7,
     ),
     "red": CollectionStyle(
         collection="red",
@@ -127,24 +143,29 @@ STYLES = {
         irregularity=0.16,
         processes=3,
         hollow_fraction=0.5,
-        intensity=140.0,
+        intensity=120.0,
         fibres=400,
-        neurites=4,
+        neurites=8,
         touching=0.1,
-        brightness_sigma=0.3,
+        brightness_sigma=0.2,
+        gain_sigma=0.2,
         granularity=0.1,
         glow=0.4,
         faint_ratio=2.0,
-        faint_max=0.8,
-        neurite_level=(0.3, 0.8),
-        neurite_width=(4, 12),
+        faint_max=0.5,
+        neurite_level=(0.3, 0.75),
+        neurite_width=(3, 10),
+        neurite_length=(10, 40),
         line_blur=2.5,
         fibre_width=2,
         fibre_length=(3, 15),
-        edge_soft=0.3,
+        edge_soft=0.05,
         puncta=0.3,
-        tissue_level=11.0,
+        tissue_level=16.0,
+        tissue_contrast=1.3,
         jpeg_fraction=0.5,
         large_image_fraction=0.35,
+        annotate_min=0.8,
+        core=0.3,
     ),
 }

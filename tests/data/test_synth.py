@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -6,7 +8,8 @@ from fncssl.data.layout import open_archive
 from fncssl.data.reference_stats import REAL_COUNTS, estimated_iqr
 from fncssl.data.stats import archive_stats
 from fncssl.data.synth import plan_archive, write_synthetic_archive
-from fncssl.data.synth_render import render_image
+from fncssl.data.synth_check import object_peaks
+from fncssl.data.synth_render import annotated_peak, render_image
 from fncssl.data.synth_style import STYLES
 from fncssl.errors import DataError
 
@@ -99,3 +102,37 @@ def test_masks_have_no_holes_even_when_cells_merge():
     for seed in range(4):
         mask = render_image(np.random.default_rng(seed), crowded, (800, 600)).mask
         assert np.array_equal(ndi.binary_fill_holes(mask), mask), seed
+
+
+def _share_of_annotated_below_unannotated(style, n: int = 16) -> float:
+    """Share of annotated objects whose smoothed peak is below the p90 of the unannotated
+    blobs' peaks, pooled over ``n`` images with different exposures."""
+    peak_in, peak_blob = [], []
+    for i in range(n):
+        r = render_image(np.random.default_rng([21, i]), style, (800, 600))
+        o = object_peaks(r.image.max(axis=2), r.mask)
+        peak_in.append(o["peak_in"])
+        peak_blob.append(o["peak_blob"])
+    inside, blobs = np.concatenate(peak_in), np.concatenate(peak_blob)
+    return float(np.mean(inside < np.percentile(blobs, 90)))
+
+
+def test_annotated_cells_clear_an_absolute_brightness_threshold():
+    """The annotator marks a cell by how bright it looks, whatever the image's exposure: pooled
+    over images, few annotated cells are dimmer than the brighter unannotated blobs (as in the
+    real samples, where none is). With the exposure-relative rule of the first pass a third of
+    them were, and a model trained on it took real faint cells for cells."""
+    for c in ("yellow", "red"):
+        assert STYLES[c].annotate_min > 0
+        assert _share_of_annotated_below_unannotated(STYLES[c]) <= 0.15, c
+    relative = dataclasses.replace(STYLES["yellow"], annotate_min=0.0)
+    assert _share_of_annotated_below_unannotated(relative) > 0.2
+
+
+def test_annotated_peaks_never_fall_below_the_threshold():
+    style = dataclasses.replace(STYLES["yellow"], annotate_jitter=0.0, brightness_sigma=0.5)
+    rng = np.random.default_rng(0)
+    peaks = np.array([annotated_peak(rng, 100.0, 120.0, style) for _ in range(2000)])
+    assert peaks.min() >= 120.0
+    free = np.array([annotated_peak(rng, 100.0, 0.0, style) for _ in range(2000)])
+    assert free.min() < 60.0 and np.median(free) == pytest.approx(100.0, rel=0.05)
