@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from fncssl.errors import FNCError
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
@@ -60,8 +62,6 @@ def refuse_output_inside(out: str | Path, folders: list[str | Path], what: str) 
     Outputs go beside the inputs, never inside: written files would otherwise be read back as
     inputs by the next run (``what`` names the inputs in the message).
     """
-    from fncssl.errors import FNCError
-
     target = Path(out).resolve()
     for folder in folders:
         f = Path(folder).resolve()

@@ -216,16 +216,15 @@ def _neurite(
     centre: tuple[float, float],
     r: float,
     peak: float,
-    length: tuple[int, int],
-    level: tuple[float, float],
-    widths: tuple[int, int],
+    style: CollectionStyle,
 ) -> None:
-    """One thin bright process leaving a cell, tapering in brightness along its length."""
+    """One bright process leaving a cell (length, brightness and width from ``style``),
+    tapering in brightness and width along its length."""
     heading = rng.uniform(0, 2 * math.pi)
     start = (centre[0] + 0.8 * r * math.cos(heading), centre[1] + 0.8 * r * math.sin(heading))
-    path = _curve(rng, start, heading, int(rng.integers(*length)), rng.uniform(3, 6))
-    bright = peak * rng.uniform(*level)
-    width = int(rng.integers(*widths))
+    path = _curve(rng, start, heading, int(rng.integers(*style.neurite_length)), rng.uniform(3, 6))
+    bright = peak * rng.uniform(*style.neurite_level)
+    width = int(rng.integers(*style.neurite_width))
     n = len(path) - 1
     for k in range(0, n, 3):  # draw in short runs so the brightness and width can taper
         fade = 1.0 - 0.7 * k / max(n, 1)
@@ -304,16 +303,7 @@ def render_image(
         peak = annotated_peak(rng, peak_image, threshold, style)
         _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(rng.integers(0, style.neurites + 1)):
-            _neurite(
-                rng,
-                lines,
-                centre,
-                r,
-                peak,
-                style.neurite_length,
-                style.neurite_level,
-                style.neurite_width,
-            )
+            _neurite(rng, lines, centre, r, peak, style)
     n_fibres = rng.poisson(style.fibres * scale)
     _draw_lines(
         rng, lines, n_fibres, peak_image, (0.08, 0.4), style.fibre_length, style.fibre_width
