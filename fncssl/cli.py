@@ -210,6 +210,17 @@ def _cmd_synth_check(a: argparse.Namespace) -> int:
     return run_synth_check(Path(a.real_root), Path(a.synth_root), a.out, a.max_images, a.seed)
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (anything else is a usage error naming the value)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fncssl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -341,7 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("synth_root", help="a synthetic (or any) archive to compare with it")
     s.add_argument("--out", default="", help="output folder (default: beside SYNTH_ROOT)")
     s.add_argument(
-        "--max-images", type=int, default=16, help="images per collection and side (default 16)"
+        "--max-images",
+        type=_positive_int,
+        default=16,
+        help="images per collection and side (default 16)",
     )
     s.add_argument("--seed", type=int, default=0, help="which crops the montage shows")
     s.set_defaults(func=_cmd_synth_check)

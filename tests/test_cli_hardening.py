@@ -93,3 +93,11 @@ def test_missing_pretrained_weights_fail_fast_with_one_error(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
     with pytest.raises(ConfigError, match="model.encoder_weights=imagenet.*local cache"):
         build_model("smp-unet", encoder="resnet18", encoder_weights="imagenet")
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "x"])
+def test_synth_check_max_images_must_be_a_positive_integer(value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["synth-check", "real", "synth", "--max-images", value])
+    assert exc.value.code == 2
+    assert "--max-images" in capsys.readouterr().err
