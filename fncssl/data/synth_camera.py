@@ -44,7 +44,7 @@ def draw_domain(rng: np.random.Generator, style: CollectionStyle) -> ImageDomain
     return ImageDomain(
         gain=float(math.exp(rng.normal(0.0, style.gain_sigma))),
         background=float(style.tissue_level * math.exp(rng.normal(0.0, 0.35))),
-        gamma=float(rng.uniform(0.85, 1.15)),
+        gamma=float(rng.uniform(0.9, 1.1)),
         blur=float(rng.uniform(0.0, style.max_blur)),
         noise=float(rng.uniform(0.6, 1.8)),
         column_noise=float(rng.uniform(0.0, 0.8) if rng.random() < 0.35 else 0.0),
@@ -53,8 +53,13 @@ def draw_domain(rng: np.random.Generator, style: CollectionStyle) -> ImageDomain
         crowding=float(rng.uniform(0.0, style.crowding) if rng.random() < 0.5 else 0.0),
         holes=bool(rng.random() < style.hole_fraction),
         haze=float(rng.uniform(0.05, max(style.haze_max, 0.05))),
-        minor_colour=float(math.exp(rng.normal(0.0, 0.12))),
+        minor_colour=float(math.exp(rng.normal(0.0, style.colour_sigma))),
     )
+
+
+def linear_level(display: float, gamma: float) -> float:
+    """The linear (pre-gamma) grey level that the display gamma shows as ``display`` (0-255)."""
+    return 255.0 * (max(display, 0.0) / 255.0) ** (1.0 / gamma)
 
 
 def illumination_field(
@@ -66,6 +71,17 @@ def illumination_field(
     xs = ((np.arange(w, dtype=np.float32) - w * rng.uniform(0.3, 0.7)) / w) ** 2
     tilt = rng.uniform(-0.1, 0.1) * (np.arange(w, dtype=np.float32) / w - 0.5)
     return (1.0 - strength * (ys[:, None] + xs[None, :]) + tilt[None, :]).astype(np.float32)
+
+
+def _stain_channel(stain: np.ndarray, weight: float, curve: float) -> np.ndarray:
+    """One colour channel of the stain: ``weight * stain * (stain / 255) ** curve``.
+
+    ``curve`` > 0 makes a weak channel rise faster than the main one, so the hue turns paler
+    as the stain brightens (real yellow cells: G/R 0.65 where dim, 0.85 where bright)."""
+    if curve <= 0:
+        return stain * weight
+    rel = np.maximum(stain, 0) * np.float32(1.0 / 255.0)
+    return stain * cv2.pow(rel, curve) * np.float32(weight)
 
 
 def _hue(rgb: tuple[float, float, float], minor: float) -> np.ndarray:
@@ -83,8 +99,11 @@ def expose(
     tissue: np.ndarray,
     style: CollectionStyle,
     domain: ImageDomain,
+    illum: np.ndarray | None = None,
 ) -> np.ndarray:
     """RGB uint8 (H, W, 3) from float32 (H, W) stain and tissue fields in grey levels.
+
+    ``illum`` is the lamp profile (:func:`illumination_field`); drawn here when not given.
 
     The stain takes the collection's stain colour, the tissue autofluorescence its (redder)
     background hue. Read noise carries the background hue and shot noise the stain's, so the
@@ -92,7 +111,8 @@ def expose(
     """
     h, w = stain.shape
     sc, tc = _hue(style.signal_rgb, domain.minor_colour), _hue(style.background_rgb, 1.0)
-    illum = illumination_field(rng, (h, w), domain.illumination)
+    if illum is None:
+        illum = illumination_field(rng, (h, w), domain.illumination)
     stain, tissue = stain * illum, tissue * illum
     if domain.blur > 0.3:  # optical defocus acts before the sensor adds noise
         stain = cv2.GaussianBlur(stain, (0, 0), domain.blur)
@@ -107,7 +127,8 @@ def expose(
     tissue = tissue + read
     out = np.empty((h, w, 3), np.uint8)
     for ch in range(3):  # weighted sum, black level, round and saturate to uint8
-        mixed = cv2.addWeighted(stain, float(sc[ch]), tissue, float(tc[ch]), -BLACK_LEVEL + 0.5)
+        own = _stain_channel(stain, float(sc[ch]), style.signal_curve[ch])
+        mixed = cv2.addWeighted(own, 1.0, tissue, float(tc[ch]), -BLACK_LEVEL + 0.5)
         np.clip(mixed, 0, 255, out=mixed)
         out[..., ch] = mixed.astype(np.uint8)
     lut = np.clip(np.rint(255.0 * (np.arange(256) / 255.0) ** domain.gamma), 0, 255)

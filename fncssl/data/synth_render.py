@@ -14,9 +14,12 @@ JPEG. Per-image settings are randomised (``draw_domain``). ``render_image`` is d
 for a given ``numpy.random.Generator`` state.
 
 Which cells are annotated follows a model of the annotator: a cell is marked when it looks
-bright enough in absolute terms (``style.annotate_min``, after the image's exposure gain), so
-a dim image has its annotated cells just above the threshold and its faint cells below it,
-as in the real archive, where no annotated cell is dimmer than the brighter unannotated ones.
+bright enough in absolute terms (``style.annotate_min``) on the displayed image, i.e. after the
+exposure gain, the lamp's fall-off at the cell and the display gamma, so a dim image or a dim
+corner has its annotated cells just above the threshold and its faint cells below it, as in
+the real archive, where no annotated cell is dimmer than the brighter unannotated ones.
+Unannotated cells are displayed at up to ``style.faint_max`` of that threshold, so a model
+meets negatives right below the line the annotator drew.
 """
 
 from __future__ import annotations
@@ -29,7 +32,13 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from fncssl.data.reference_stats import DEFAULT_UM_PER_PX
-from fncssl.data.synth_camera import ImageDomain, draw_domain, expose
+from fncssl.data.synth_camera import (
+    ImageDomain,
+    draw_domain,
+    expose,
+    illumination_field,
+    linear_level,
+)
 from fncssl.data.synth_style import CollectionStyle
 from fncssl.data.synth_tissue import (
     REFERENCE_PIXELS,
@@ -113,15 +122,17 @@ def _draw_cell(
     body = cv2.GaussianBlur(flat, (0, 0), rng.uniform(1.2, 2.5) + defocus + style.edge_soft * r_eq)
     dome = cv2.GaussianBlur(flat, (0, 0), max(r_eq / 2.0, 1.0))
     body = body * (1.0 - style.core + style.core * dome / max(float(dome.max()), 1e-6))
+    fine = style.grain_scale
     grain = np.exp(
         style.granularity
-        * (smooth_noise(rng, local.shape, 5) + 0.7 * smooth_noise(rng, local.shape, 12))
+        * (smooth_noise(rng, local.shape, fine) + 0.7 * smooth_noise(rng, local.shape, 12))
     )
     if defocus > 0:
         grain = cv2.GaussianBlur(grain, (0, 0), defocus)
     texture = grain / float(grain.mean())
     n_out = len(outline)
     side = int(rng.integers(n_out)) if style.puncta_polar > 0 else 0
+    granules = np.zeros_like(texture)
     for _ in range(rng.poisson(style.puncta * style.granularity * r_eq)):  # sparse puncta
         near_side = style.puncta_polar > 0 and rng.random() < style.puncta_polar
         if near_side:  # a clump of granules at one side of the cell
@@ -130,8 +141,10 @@ def _draw_cell(
         else:
             px = np.asarray(centre) + outline[rng.integers(n_out)] * rng.uniform(0, 0.85)
         px = px - [x0, y0]
-        level = float(rng.uniform(1.3, 2.2))
-        cv2.circle(texture, (int(px[0]), int(px[1])), int(rng.integers(1, 3)), level, -1)
+        level = float(rng.uniform(0.4, 1.1))
+        cv2.circle(granules, (int(px[0]), int(px[1])), int(rng.integers(1, 3)), level, -1)
+    if granules.any():  # soft round granules rather than hard pixel crosses
+        texture = np.maximum(texture, 1.0 + cv2.GaussianBlur(granules, (0, 0), 0.8 + defocus))
     if hollow:
         hole = np.zeros_like(local, dtype=np.float32)
         c = (pts.mean(0) - [x0, y0]).astype(int)
@@ -164,13 +177,24 @@ def _draw_lines(
     level: tuple[float, float],
     steps: tuple[int, int],
     max_width: int = 1,
+    anchors: list[tuple[float, float]] | None = None,
+    near: float = 0.0,
+    spread: float = 60.0,
 ) -> None:
-    """Draw ``count`` faint random curves (neurite fragments), 1 to ``max_width`` px wide."""
+    """Draw ``count`` faint random curves (neurite fragments), 1 to ``max_width`` px wide.
+
+    A share ``near`` of them starts within about ``spread`` px of a random point of
+    ``anchors`` (the cells), so the processes form a mesh where the cells are."""
     h, w = lines.shape
     for _ in range(count):
+        if anchors and rng.random() < near:
+            ax, ay = anchors[int(rng.integers(len(anchors)))]
+            start = (ax + rng.normal(0, spread), ay + rng.normal(0, spread))
+        else:
+            start = (rng.uniform(0, w), rng.uniform(0, h))
         path = _curve(
             rng,
-            (rng.uniform(0, w), rng.uniform(0, h)),
+            start,
             rng.uniform(0, 2 * math.pi),
             int(rng.integers(*steps)),
             rng.uniform(3, 6),
@@ -259,6 +283,7 @@ def render_image(
     w, h = size
     shape = (h, w)
     domain = draw_domain(rng, style)
+    illum = illumination_field(rng, shape, domain.illumination)
     stain = np.zeros(shape, np.float32)
     mask = np.zeros(shape, bool)
     lines = np.zeros(shape, np.float32)
@@ -293,20 +318,35 @@ def render_image(
         centres.append(centre)
         radii.append(r)
         hollow = rng.random() < style.hollow_fraction
+        # what the annotator sees: the lamp's fall-off at the cell and the display gamma
+        seen = float(illum[int(np.clip(centre[1], 0, h - 1)), int(np.clip(centre[0], 0, w - 1))])
+        seen = max(seen, 0.05)
         if faint:
-            ref = threshold if threshold > 0 else peak_image
-            peak = ref * style.faint_max * rng.uniform(0.1, 1.0) ** style.faint_skew
+            share = style.faint_max * rng.uniform(0.1, 1.0) ** style.faint_skew
+            if threshold > 0:  # displayed below the annotator's threshold
+                peak = linear_level(threshold * share, domain.gamma) / seen
+            else:
+                peak = peak_image * share
             sharp = style.faint_sharp > 0 and rng.random() < style.faint_sharp
             defocus = 0.0 if sharp else rng.uniform(0.5, 4)
             _draw_cell(rng, stain, None, outline, centre, peak, style, hollow, defocus)
             continue
-        peak = annotated_peak(rng, peak_image, threshold, style)
+        need = linear_level(threshold, domain.gamma) / seen if threshold > 0 else 0.0
+        peak = annotated_peak(rng, peak_image, need, style)
         _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(rng.integers(0, style.neurites + 1)):
             _neurite(rng, lines, centre, r, peak, style)
     n_fibres = rng.poisson(style.fibres * scale)
     _draw_lines(
-        rng, lines, n_fibres, peak_image, (0.08, 0.4), style.fibre_length, style.fibre_width
+        rng,
+        lines,
+        n_fibres,
+        peak_image,
+        style.fibre_level,
+        style.fibre_length,
+        style.fibre_width,
+        anchors=centres[:n_cells],
+        near=style.fibre_near_cells,
     )
     np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), style.line_blur), out=stain)
     debris(rng, stain, peak_image, style.debris_rate)
@@ -318,7 +358,7 @@ def render_image(
         keep = 1.0 - 0.9 * holes
         tissue *= keep
         stain *= np.where(mask, 1.0, keep).astype(np.float32)
-    image = expose(rng, stain, tissue, style, domain)
+    image = expose(rng, stain, tissue, style, domain, illum)
     # Annotators outline a merged blob of touching cells; background it encloses is not a hole.
     mask = ndi.binary_fill_holes(mask)
     return RenderedImage(image, mask, domain)

@@ -136,3 +136,38 @@ def test_annotated_peaks_never_fall_below_the_threshold():
     assert peaks.min() >= 120.0
     free = np.array([annotated_peak(rng, 100.0, 0.0, style) for _ in range(2000)])
     assert free.min() < 60.0 and np.median(free) == pytest.approx(100.0, rel=0.05)
+
+
+def test_stain_channel_pales_with_level_as_the_colour_curve_says():
+    from fncssl.data.synth_camera import _stain_channel
+
+    stain = np.array([25.5, 127.5, 255.0], np.float32)
+    got = _stain_channel(stain, 0.86, 0.07)
+    want = 0.86 * stain * (stain / 255.0) ** 0.07
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert got[2] / stain[2] > got[0] / stain[0]  # weak channel catches up where bright
+    np.testing.assert_allclose(_stain_channel(stain, 0.5, 0.0), 0.5 * stain)
+
+
+def test_linear_level_is_the_inverse_of_the_display_gamma():
+    from fncssl.data.synth_camera import linear_level
+
+    for gamma in (0.9, 1.0, 1.1):
+        for shown in (10.0, 96.0, 200.0):
+            v = linear_level(shown, gamma)
+            assert 255.0 * (v / 255.0) ** gamma == pytest.approx(shown, rel=1e-9)
+
+
+def test_annotated_cells_look_bright_enough_even_where_the_lamp_is_dim():
+    """The annotator judges the displayed image: an annotated cell in a dim corner of an
+    unevenly lit frame is still displayed above the threshold, so no annotated cell peaks far
+    below it (with a threshold on the pre-lamp brightness, corner cells showed at 0.6 of it)."""
+    style = dataclasses.replace(STYLES["yellow"], annotate_jitter=0.0)
+    threshold = style.annotate_min * style.intensity
+    peaks = []
+    for i in range(12):
+        r = render_image(np.random.default_rng([33, i]), style, (800, 600))
+        peaks.append(object_peaks(r.image.max(axis=2), r.mask)["peak_in"])
+    peaks = np.concatenate(peaks)
+    assert peaks.size > 20
+    assert np.mean(peaks < 0.8 * threshold) <= 0.03
