@@ -180,11 +180,13 @@ def _draw_lines(
     anchors: list[tuple[float, float]] | None = None,
     near: float = 0.0,
     spread: float = 60.0,
+    beading: float = 0.0,
 ) -> None:
     """Draw ``count`` faint random curves (neurite fragments), 1 to ``max_width`` px wide.
 
     A share ``near`` of them starts within about ``spread`` px of a random point of
-    ``anchors`` (the cells), so the processes form a mesh where the cells are."""
+    ``anchors`` (the cells), so the processes form a mesh where the cells are. ``beading`` > 0
+    varies the brightness along each curve (log-normal sigma per 2-step run)."""
     h, w = lines.shape
     for _ in range(count):
         if anchors and rng.random() < near:
@@ -200,7 +202,13 @@ def _draw_lines(
             rng.uniform(3, 6),
         )
         width = int(rng.integers(1, max_width + 1)) if max_width > 1 else 1
-        cv2.polylines(lines, [path], False, float(rng.uniform(*level) * peak), width)
+        bright = float(rng.uniform(*level) * peak)
+        if beading <= 0:
+            cv2.polylines(lines, [path], False, bright, width)
+            continue
+        for k in range(0, len(path) - 1, 2):  # uneven, beaded brightness along the fibre
+            run = bright * math.exp(rng.normal(0.0, beading))
+            cv2.polylines(lines, [path[k : k + 3]], False, run, width)
 
 
 def _place(
@@ -347,6 +355,7 @@ def render_image(
         style.fibre_width,
         anchors=centres[:n_cells],
         near=style.fibre_near_cells,
+        beading=style.fibre_beading,
     )
     np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), style.line_blur), out=stain)
     debris(rng, stain, peak_image, style.debris_rate)
