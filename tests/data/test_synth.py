@@ -159,15 +159,23 @@ def test_linear_level_is_the_inverse_of_the_display_gamma():
 
 
 def test_annotated_cells_look_bright_enough_even_where_the_lamp_is_dim():
-    """The annotator judges the displayed image: an annotated cell in a dim corner of an
-    unevenly lit frame is still displayed above the threshold, so no annotated cell peaks far
-    below it (with a threshold on the pre-lamp brightness, corner cells showed at 0.6 of it)."""
-    style = dataclasses.replace(STYLES["yellow"], annotate_jitter=0.0)
+    """The annotator judges the displayed image: with cells drawn right at the threshold, an
+    annotated cell in a dim corner of an unevenly lit frame is still displayed above it. With
+    the threshold on the pre-lamp brightness (the third-pass rule) about a quarter of these
+    cells were displayed below 0.9 of it, down to 0.78."""
+    style = dataclasses.replace(
+        STYLES["yellow"],
+        annotate_jitter=0.0,
+        annotate_min=1.0,
+        brightness_sigma=0.05,
+        gain_sigma=0.0,
+        intensity=110.0,
+    )
     threshold = style.annotate_min * style.intensity
     peaks = []
-    for i in range(12):
+    for i in range(8):
         r = render_image(np.random.default_rng([33, i]), style, (800, 600))
         peaks.append(object_peaks(r.image.max(axis=2), r.mask)["peak_in"])
-    peaks = np.concatenate(peaks)
-    assert peaks.size > 20
-    assert np.mean(peaks < 0.8 * threshold) <= 0.03
+    peaks = np.concatenate(peaks) / threshold
+    assert peaks.size >= 15
+    assert peaks.min() >= 0.93
