@@ -99,11 +99,12 @@ def expose(
     tissue: np.ndarray,
     style: CollectionStyle,
     domain: ImageDomain,
-    illum: np.ndarray | None = None,
+    illum: np.ndarray,
 ) -> np.ndarray:
     """RGB uint8 (H, W, 3) from float32 (H, W) stain and tissue fields in grey levels.
 
-    ``illum`` is the lamp profile (:func:`illumination_field`); drawn here when not given.
+    ``illum`` is the image's lamp profile (:func:`illumination_field`), drawn by the caller
+    because the annotator model needs it before the cells are drawn.
 
     The stain takes the collection's stain colour, the tissue autofluorescence its (redder)
     background hue. Read noise carries the background hue and shot noise the stain's, so the
@@ -111,8 +112,6 @@ def expose(
     """
     h, w = stain.shape
     sc, tc = _hue(style.signal_rgb, domain.minor_colour), _hue(style.background_rgb, 1.0)
-    if illum is None:
-        illum = illumination_field(rng, (h, w), domain.illumination)
     stain, tissue = stain * illum, tissue * illum
     if domain.blur > 0.3:  # optical defocus acts before the sensor adds noise
         stain = cv2.GaussianBlur(stain, (0, 0), domain.blur)

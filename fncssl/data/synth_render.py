@@ -314,6 +314,7 @@ def render_image(
     centres: list[tuple[float, float]] = []
     radii: list[float] = []
     threshold = style.annotate_min * style.intensity
+    line = linear_level(threshold, domain.gamma)  # the threshold before the display gamma
     n_faint = rng.poisson(style.faint_ratio * max(n_cells, 5 * scale))
     for i in range(n_cells + n_faint):
         faint = i >= n_cells
@@ -327,8 +328,8 @@ def render_image(
         radii.append(r)
         hollow = rng.random() < style.hollow_fraction
         # what the annotator sees: the lamp's fall-off at the cell and the display gamma
-        seen = float(illum[int(np.clip(centre[1], 0, h - 1)), int(np.clip(centre[0], 0, w - 1))])
-        seen = max(seen, 0.05)
+        yi, xi = int(np.clip(centre[1], 0, h - 1)), int(np.clip(centre[0], 0, w - 1))
+        seen = max(float(illum[yi, xi]), 0.05)
         if faint:
             share = style.faint_max * rng.uniform(0.1, 1.0) ** style.faint_skew
             if threshold > 0:  # displayed below the annotator's threshold
@@ -339,7 +340,7 @@ def render_image(
             defocus = 0.0 if sharp else rng.uniform(0.5, 4)
             _draw_cell(rng, stain, None, outline, centre, peak, style, hollow, defocus)
             continue
-        need = linear_level(threshold, domain.gamma) / seen if threshold > 0 else 0.0
+        need = line / seen if threshold > 0 else 0.0
         peak = annotated_peak(rng, peak_image, need, style)
         _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(rng.integers(0, style.neurites + 1)):
