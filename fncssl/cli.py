@@ -13,7 +13,9 @@ def _cmd_synth(a: argparse.Namespace) -> int:
     from fncssl.data.synth import parse_size, write_synthetic_archive
 
     size = parse_size(a.size) if a.size else None
-    cols = [c.strip() for c in a.collections.split(",")] if a.collections else None
+    cols = None  # all collections
+    if a.collections is not None:
+        cols = [c.strip() for c in a.collections.split(",") if c.strip()]
     out = write_synthetic_archive(a.out, cols, a.labelled, a.unlabelled, size, a.seed, a.workers)
     print(f"synthetic archive written to {out}")
     return 0
@@ -227,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("synth", help="write a synthetic FNC v2 archive")
     s.add_argument("out", help="output folder (absent or empty)")
-    s.add_argument("--collections", default="", help="comma list of green,yellow,red (default all)")
+    s.add_argument(
+        "--collections", default=None, help="comma list of green,yellow,red (default all)"
+    )
     s.add_argument("--labelled", type=int, default=None, help="labelled images per collection")
     s.add_argument("--unlabelled", type=int, default=None, help="unlabelled images per collection")
     s.add_argument("--size", default="", help="WIDTHxHEIGHT (default 1600x1200)")

@@ -160,15 +160,24 @@ def write_synthetic_archive(
 ) -> Path:
     """Write a synthetic archive to ``out`` (must be empty or absent); returns ``out``."""
     out = Path(out)
-    cols = list(collections or COLLECTIONS)
+    cols = list(COLLECTIONS) if collections is None else list(collections)
+    if not cols:
+        raise DataError(f"no collection given; valid: {list(COLLECTIONS)}")
     unknown = [c for c in cols if c not in COLLECTIONS]
     if unknown:
         raise DataError(f"unknown collection(s) {unknown}; valid: {list(COLLECTIONS)}")
+    if out.exists() and not out.is_dir():
+        raise DataError(f"output path exists and is not a folder: {out}")
     if out.exists() and any(out.iterdir()):
         raise DataError(f"output folder is not empty: {out}")
     if size is not None and (size[0] < 64 or size[1] < 64):
         raise DataError(f"--size {size[0]}x{size[1]} is too small (minimum 64x64)")
+    for name, n in (("--labelled", labelled), ("--unlabelled", unlabelled)):
+        if n is not None and n < 0:
+            raise DataError(f"{name} must be 0 or more images per collection, got {n}")
     plan = plan_archive(cols, labelled, unlabelled, size, seed)
+    if not plan:
+        raise DataError("nothing to write: --labelled and --unlabelled are both 0")
     out.mkdir(parents=True, exist_ok=True)
     n_workers = workers or min(len(plan), os.cpu_count() or 1)
     jobs = [(out, item) for item in plan]

@@ -347,5 +347,6 @@ def run_synth_check(
         {c: {k: list(v) for k, v in r.items()} for c, r in table.items()},
     )
     write_image(folder / "montage.png", montage(real, synth, seed=seed))
-    print(f"written: {folder / 'synth_check.txt'}, {folder / 'montage.png'}")
+    names = ("synth_check.txt", "synth_check.json", "montage.png")
+    print("written: " + ", ".join(str(folder / n) for n in names))
     return 0 if all_matched(table) else 1

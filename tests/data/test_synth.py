@@ -76,6 +76,15 @@ def test_bad_arguments(tmp_path):
         write_synthetic_archive(tmp_path / "o", ["blue"], 1, 1, (100, 100))
     with pytest.raises(DataError, match="too small"):
         write_synthetic_archive(tmp_path / "o2", None, 1, 1, (10, 10))
+    with pytest.raises(DataError, match="not a folder"):
+        write_synthetic_archive(tmp_path / "full" / "x", None, 1, 1, (100, 100))
+    with pytest.raises(DataError, match="no collection"):
+        write_synthetic_archive(tmp_path / "o3", [], 1, 1, (100, 100))
+    with pytest.raises(DataError, match="--labelled must be 0 or more"):
+        write_synthetic_archive(tmp_path / "o4", ["red"], -1, 1, (100, 100))
+    with pytest.raises(DataError, match="nothing to write"):
+        write_synthetic_archive(tmp_path / "o5", ["red"], 0, 0, (100, 100))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]  # nothing half-written
 
 
 @pytest.mark.slow
