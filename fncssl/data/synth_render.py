@@ -3,10 +3,12 @@
 Masks are the union of the annotated cell outlines with enclosed background filled (as an
 annotator's outline of touching cells would be), so every polygon format can hold them.
 A picture is built in layers, each in grey levels of the stain:
-- annotated cells: bright, punctate bodies with a soft glow and thin bright neurites, some
-  in dense clusters, a share of them saturating the camera;
-- unannotated structure: faint, out-of-focus cell bodies, fibres, dust and fluorophore dots,
-  lateral stripes;
+- annotated cells: bright, punctate, unevenly stained bodies (clumps) with a soft glow and
+  thin bright neurites, some in dense clusters, a share of them saturating the camera; the
+  annotator's outline can sit a little outside the stained body (``outline_margin``), as
+  real outlines do;
+- unannotated structure: faint, out-of-focus cell bodies, small bright fragments of cells cut
+  by the section, fibres, dust and fluorophore dots, lateral stripes;
 - tissue: textured autofluorescence (its own, redder hue), out-of-focus haze, dark holes
   and tissue edges;
 then the camera (:mod:`fncssl.data.synth_camera`): illumination, noise, blur, gamma, clipping,
@@ -88,6 +90,14 @@ def cell_polygon(rng: np.random.Generator, area_px: float, style: CollectionStyl
     return pts * math.sqrt(area_px / shoelace)
 
 
+def _fill(shape: tuple[int, int], pts: np.ndarray) -> np.ndarray:
+    """uint8 ``shape`` array with the polygon ``pts`` (N, 2) float (x, y) filled with 1."""
+    out = np.zeros(shape, np.uint8)
+    fixed = np.rint(pts * (1 << SUBPIXEL_SHIFT)).astype(np.int32)
+    cv2.fillPoly(out, [fixed.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_SHIFT)
+    return out
+
+
 def _draw_cell(
     rng: np.random.Generator,
     signal: np.ndarray,
@@ -101,7 +111,9 @@ def _draw_cell(
 ) -> None:
     """Add one cell to ``signal`` (max-composited) and, if given, to ``mask``.
 
-    The body is nearly flat to its outline with a punctate texture, surrounded by a soft glow;
+    The body is nearly flat to ``outline`` shrunk by ``style.outline_margin`` (the mask is
+    ``outline`` itself), unevenly stained (``style.clumps``), with a punctate texture,
+    surrounded by a soft glow;
     ``defocus`` > 0 blurs the whole cell (unannotated out-of-focus cells). All blurs are done
     inside the cell's bounding box.
     """
@@ -114,12 +126,20 @@ def _draw_cell(
     cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
     if cx0 >= cx1 or cy0 >= cy1:
         return
-    local = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    fixed = np.rint((pts - [x0, y0]) * (1 << SUBPIXEL_SHIFT)).astype(np.int32)
-    cv2.fillPoly(local, [fixed.reshape(-1, 1, 2)], 1, lineType=cv2.LINE_8, shift=SUBPIXEL_SHIFT)
+    local = _fill((y1 - y0, x1 - x0), pts - [x0, y0])
     r_eq = math.sqrt(max(cv2.countNonZero(local), 1) / math.pi)
     flat = local.astype(np.float32)
-    body = cv2.GaussianBlur(flat, (0, 0), rng.uniform(1.2, 2.5) + defocus + style.edge_soft * r_eq)
+    if style.outline_margin != 0:  # the stained body sits inside (> 0) or beyond the outline
+        inner = outline / (1.0 + style.outline_margin) + np.asarray(centre) - [x0, y0]
+        flat = _fill(local.shape, inner).astype(np.float32)
+    clump = np.ones_like(flat)
+    if style.clumps > 0:  # uneven staining: bright clumps, dim patches and a ragged edge
+        amp = style.clumps * rng.uniform(0.3, 1.3)  # some cells evenly stained, some blotchy
+        clump = np.exp(amp * smooth_noise(rng, local.shape, max(3, int(r_eq / 3))))
+        clump /= float(clump[local > 0].mean())
+    stained = flat * clump
+    edge_blur = rng.uniform(1.2, 2.5) + defocus + style.edge_soft * r_eq
+    body = cv2.GaussianBlur(stained, (0, 0), edge_blur)
     dome = cv2.GaussianBlur(flat, (0, 0), max(r_eq / 2.0, 1.0))
     body = body * (1.0 - style.core + style.core * dome / max(float(dome.max()), 1e-6))
     fine = style.grain_scale
@@ -129,7 +149,7 @@ def _draw_cell(
     )
     if defocus > 0:
         grain = cv2.GaussianBlur(grain, (0, 0), defocus)
-    texture = grain / float(grain.mean())
+    texture = grain * clump / float(grain.mean())
     n_out = len(outline)
     side = int(rng.integers(n_out)) if style.puncta_polar > 0 else 0
     granules = np.zeros_like(texture)
@@ -345,6 +365,14 @@ def render_image(
         _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(rng.integers(0, style.neurites + 1)):
             _neurite(rng, lines, centre, r, peak, style)
+    if style.fragments > 0:  # small bright pieces of cells cut by the section: not annotated
+        for _ in range(rng.poisson(style.fragments * scale)):
+            area = area_px_median * rng.uniform(*style.fragment_area)
+            r = math.sqrt(area / math.pi)
+            centre = _place(rng, centres, radii, r, shape, 0.5, [], 0.0, holes)
+            peak = peak_image * rng.uniform(*style.fragment_level)
+            outline = cell_polygon(rng, area, style)
+            _draw_cell(rng, stain, None, outline, centre, peak, style, False, rng.uniform(0, 1))
     n_fibres = rng.poisson(style.fibres * scale)
     _draw_lines(
         rng,

@@ -63,12 +63,12 @@ def haze(stain: np.ndarray, strength: float) -> np.ndarray:
 
 
 def debris(rng: np.random.Generator, field: np.ndarray, peak: float, rate: float) -> None:
-    """Add dust and fluorophore dots (1-3 px, some bright) and a few specks, in place."""
+    """Add dust and fluorophore dots (1-2 px radius, some bright) and a few specks, in place."""
     h, w = field.shape
     dots = np.zeros((h, w), np.float32)
     for _ in range(rng.poisson(rate * h * w / REFERENCE_PIXELS)):
         x, y = int(rng.uniform(0, w)), int(rng.uniform(0, h))
-        cv2.circle(dots, (x, y), int(rng.integers(1, 4)), float(rng.uniform(0.2, 1.3) * peak), -1)
+        cv2.circle(dots, (x, y), int(rng.integers(1, 3)), float(rng.uniform(0.2, 1.1) * peak), -1)
     np.maximum(field, cv2.GaussianBlur(dots, (0, 0), 0.9), out=field)
 
 

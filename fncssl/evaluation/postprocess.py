@@ -5,6 +5,12 @@ optional contour smoothing (binary opening then closing with a disk); distance-t
 watershed to split touching cells: the distance map is passed through a maximum filter of
 size 30, its local maxima within a 40x40 footprint (one set per connected component) seed
 markers, and a watershed of the negated distance splits each component.
+
+A local maximum is every pixel equal to the largest value in its footprint, so a flat top (a
+plateau, which the maximum filter makes of every peak) is one connected marker. This is the
+behaviour of ``skimage.feature.peak_local_max(..., indices=False)`` in the scikit-image
+versions the paper's code used; recent versions thin a plateau to a grid of separate points
+(about one per few pixels), which cut a single 200-pixel blob into six pieces.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.feature import peak_local_max
 from skimage.morphology import disk, remove_small_holes, remove_small_objects
 from skimage.segmentation import watershed
 
@@ -47,6 +52,26 @@ def binarise(prob: np.ndarray, cfg: PostprocessConfig = PostprocessConfig()) -> 
     return mask
 
 
+def plateau_maxima(values: np.ndarray, components: np.ndarray, footprint: int) -> np.ndarray:
+    """Boolean (H, W): pixels of each labelled component whose ``values`` equal the largest
+    value within a ``footprint`` x ``footprint`` window of that component (other components
+    and the background count as 0). Plateaus are kept whole."""
+    peaks = np.zeros(values.shape, bool)
+    window = np.ones((footprint, footprint), bool)
+    pad = footprint // 2 + 1
+    h, w = values.shape
+    for label, box in enumerate(ndi.find_objects(components), start=1):
+        if box is None:
+            continue
+        ys = slice(max(box[0].start - pad, 0), min(box[0].stop + pad, h))
+        xs = slice(max(box[1].start - pad, 0), min(box[1].stop + pad, w))
+        own = components[ys, xs] == label
+        local = np.where(own, values[ys, xs], 0.0)
+        top = ndi.maximum_filter(local, footprint=window, mode="constant")
+        peaks[ys, xs] |= own & (local == top)
+    return peaks
+
+
 def split_touching(mask: np.ndarray, max_filter: int = 30, footprint: int = 40) -> np.ndarray:
     """Watershed instances (int32 labels) of a boolean mask; see the module docstring."""
     components, n = label_objects(mask)
@@ -54,15 +79,8 @@ def split_touching(mask: np.ndarray, max_filter: int = 30, footprint: int = 40) 
         return components
     distance = ndi.distance_transform_edt(mask)
     smoothed = ndi.maximum_filter(distance, size=max_filter, mode="constant")
-    peaks = peak_local_max(
-        smoothed,
-        footprint=np.ones((footprint, footprint), bool),
-        labels=components,
-        exclude_border=False,
-    )
-    markers = np.zeros(mask.shape, np.int32)
-    markers[tuple(peaks.T)] = 1
-    markers, _ = ndi.label(markers, structure=np.ones((3, 3)))
+    peaks = plateau_maxima(smoothed, components, footprint)
+    markers, _ = ndi.label(peaks, structure=np.ones((3, 3)))
     # every component gets at least one marker (plateaus can yield none)
     missing = np.setdiff1d(np.arange(1, n + 1), np.unique(components[markers > 0]))
     if missing.size:

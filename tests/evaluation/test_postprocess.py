@@ -49,3 +49,39 @@ def test_smoothing_removes_thin_spurs():
     plain = binarise(prob, PostprocessConfig(min_size=0))
     smooth = binarise(prob, PostprocessConfig(min_size=0, smooth_radius=2))
     assert plain[59, 120] and not smooth[59, 120] and smooth[60, 60]
+
+
+def test_a_single_blob_with_a_flat_top_stays_one_object():
+    """The maximum filter turns each peak of the distance map into a plateau; the whole
+    plateau must seed one marker. Thinning it to separate points (what recent scikit-image
+    peak_local_max does) cut the bar into four pieces and a real 212-px blob into six."""
+    for w, h in ((14, 20), (12, 60), (30, 40), (20, 90)):
+        prob = np.zeros((120, 160), np.float32)
+        cv2.ellipse(prob, (80, 60), (w, h // 2), 30, 0, 360, 1.0, -1)
+        assert binarise(prob).any(), (w, h)
+        assert probability_to_instances(prob).max() == 1, (w, h)
+    rect = np.zeros((60, 120), np.float32)
+    rect[20:32, 10:110] = 1  # a 12 x 100 bar: its distance map is a flat ridge
+    assert probability_to_instances(rect).max() == 1
+
+
+def test_plateau_maxima_match_a_brute_force_window_maximum():
+    """Each kept pixel equals the largest value of its own component within the window."""
+    from scipy import ndimage as ndi
+
+    from fncssl.evaluation.postprocess import plateau_maxima
+
+    rng = np.random.default_rng(0)
+    values = np.round(rng.uniform(0, 4, (40, 50))).astype(np.float32)
+    components, _ = ndi.label(rng.random((40, 50)) > 0.3)
+    got = plateau_maxima(values, components, 5)
+    want = np.zeros_like(got)
+    for y in range(40):
+        for x in range(50):
+            c = components[y, x]
+            if c == 0:
+                continue
+            ys, xs = slice(max(y - 2, 0), y + 3), slice(max(x - 2, 0), x + 3)
+            window = np.where(components[ys, xs] == c, values[ys, xs], 0)
+            want[y, x] = values[y, x] == window.max()
+    assert np.array_equal(got, want)
