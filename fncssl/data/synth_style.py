@@ -105,7 +105,7 @@ STYLES = {
     "yellow": CollectionStyle(
         collection="yellow",
         letter="y",
-        signal_rgb=(1.0, 0.86, 0.075),
+        signal_rgb=(1.0, 0.86, 0.082),
         signal_curve=(0.0, 0.07, 0.15),  # fitted to the real samples' G/R and B/R by level
         colour_sigma=0.04,
         grain_scale=2,
