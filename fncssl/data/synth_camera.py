@@ -132,6 +132,7 @@ def expose(
         out[..., ch] = mixed.astype(np.uint8)
     lut = np.clip(np.rint(255.0 * (np.arange(256) / 255.0) ** domain.gamma), 0, 255)
     out = cv2.LUT(out, lut.astype(np.uint8))
+    sensor_defects(rng, out, weak=[ch for ch in range(3) if sc[ch] < 1.0])
     if domain.jpeg_quality:  # channel by channel, so no chroma leaks into the weak channels
         params = [cv2.IMWRITE_JPEG_QUALITY, domain.jpeg_quality]
         for ch in range(3):
@@ -141,3 +142,25 @@ def expose(
             if ok:
                 out[..., ch] = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
     return out
+
+
+def sensor_defects(rng: np.random.Generator, out: np.ndarray, weak: list[int]) -> None:
+    """Add the camera's sparse defects to an RGB uint8 (H, W, 3) image, in place.
+
+    - A noise floor in the ``weak`` channels: a share of pixels, log-uniform between 1e-5 and
+      0.5 per image, reads one grey level higher (and a twentieth of that share one more), as
+      in the real red images' green and blue channels (0.006% to 49% of background pixels).
+    - Hot pixels: single pixels of a random channel at 25-150 grey levels, about 5-60 per
+      1600x1200 image (the real red samples have 15-43 in the blue channel alone).
+    """
+    h, w, _ = out.shape
+    share = 10.0 ** rng.uniform(-5.0, math.log10(0.5))
+    for ch in weak:
+        for p in (share, share / 20.0):
+            k = int(rng.binomial(h * w, p))
+            ys, xs = rng.integers(0, h, k), rng.integers(0, w, k)
+            out[ys, xs, ch] = np.minimum(out[ys, xs, ch].astype(np.int16) + 1, 255)
+    rate = 10.0 ** rng.uniform(math.log10(5.0), math.log10(60.0)) * h * w / 1_920_000
+    hot = int(rng.poisson(rate))
+    ys, xs, ch = rng.integers(0, h, hot), rng.integers(0, w, hot), rng.integers(0, 3, hot)
+    out[ys, xs, ch] = rng.integers(25, 151, hot)

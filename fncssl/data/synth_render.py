@@ -271,7 +271,8 @@ def _neurite(
     style: CollectionStyle,
 ) -> None:
     """One bright process leaving a cell (length, brightness and width from ``style``),
-    tapering in brightness and width along its length."""
+    tapering in brightness and width along its length and fading almost to nothing, beaded
+    like the background fibres (``style.fibre_beading``)."""
     heading = rng.uniform(0, 2 * math.pi)
     start = (centre[0] + 0.8 * r * math.cos(heading), centre[1] + 0.8 * r * math.sin(heading))
     path = _curve(rng, start, heading, int(rng.integers(*style.neurite_length)), rng.uniform(3, 6))
@@ -279,7 +280,9 @@ def _neurite(
     width = int(rng.integers(*style.neurite_width))
     n = len(path) - 1
     for k in range(0, n, 3):  # draw in short runs so the brightness and width can taper
-        fade = 1.0 - 0.7 * k / max(n, 1)
+        fade = 1.0 - 0.9 * k / max(n, 1)
+        if style.fibre_beading > 0:
+            fade *= math.exp(rng.normal(0.0, style.fibre_beading))
         seg = path[k : k + 4]
         taper = max(1, round(width * (1.0 - 0.6 * k / max(n, 1))))
         cv2.polylines(lines, [seg], False, float(bright * fade), taper)

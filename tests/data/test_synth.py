@@ -281,3 +281,21 @@ def test_fragments_are_small_bright_and_never_annotated():
     biggest = style.fragment_area[1] * style.area_median_um2 / 0.3**2
     assert len(sizes) >= 15
     assert sizes.max() <= 2.5 * biggest
+
+
+def test_sensor_defects_add_a_sparse_noise_floor_and_hot_pixels():
+    """On a black frame: the weak channels gain only 1-2 grey levels (besides hot pixels),
+    the main channel only hot pixels (25-150); the noise-floor share spans orders of
+    magnitude between images, as between the real red samples."""
+    from fncssl.data.synth_camera import sensor_defects
+
+    shares = []
+    for seed in range(30):
+        out = np.zeros((300, 400, 3), np.uint8)
+        sensor_defects(np.random.default_rng(seed), out, weak=[1, 2])
+        hot = out >= 25
+        assert np.all(out[hot] <= 150)
+        assert np.all(out[..., 0][~hot[..., 0]] == 0)
+        assert np.all(out[..., 1:][~hot[..., 1:]] <= 2)
+        shares.append(float(np.mean((out[..., 1] > 0) & ~hot[..., 1])))
+    assert min(shares) < 1e-3 and max(shares) > 0.05
