@@ -8,9 +8,10 @@ markers, and a watershed of the negated distance splits each component.
 
 A local maximum is every pixel equal to the largest value in its footprint, so a flat top (a
 plateau, which the maximum filter makes of every peak) is one connected marker. This is the
-behaviour of ``skimage.feature.peak_local_max(..., indices=False)`` in the scikit-image
-versions the paper's code used; recent versions thin a plateau to a grid of separate points
-(about one per few pixels), which cut a single 200-pixel blob into six pieces.
+behaviour of ``skimage.feature.peak_local_max`` before scikit-image 0.18 (which returned every
+pixel of a flat peak), the versions of the paper's time; since 0.18 it thins a plateau to
+separate points a few pixels apart, each of which became its own marker and cut a single
+200-pixel blob into six pieces.
 """
 
 from __future__ import annotations
