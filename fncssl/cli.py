@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_stats)
 
     s = sub.add_parser("score", help="score predicted mask folders against true masks")
-    s.add_argument("--gt", required=True, help="folder of true masks (0/255 PNG)")
+    s.add_argument("--gt", required=True, help="folder of true masks (0/255 PNG or TIFF)")
     s.add_argument("--pred", required=True, help="folder of predicted masks or instance labels")
     s.add_argument(
         "--protocol",
@@ -271,9 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="paper",
         help="paper: the FNC definition; strict: one-to-one matching",
     )
-    s.add_argument("--iou-threshold", type=float, default=0.5, help="segmentation match IoU")
     s.add_argument(
-        "--distance-threshold", type=float, default=40.0, help="detection match distance (px)"
+        "--iou-threshold", type=float, default=0.5, help="segmentation match IoU (default 0.5)"
+    )
+    s.add_argument(
+        "--distance-threshold",
+        type=float,
+        default=40.0,
+        help="detection match distance in px (default 40)",
     )
     s.add_argument("--binarise", action="store_true", help="threshold non-binary masks at 127")
     s.add_argument(

@@ -71,7 +71,11 @@ def find_labelled(root: str | Path, max_per_collection: int | None = None) -> li
                     raise DataError(f"{img}: no mask {m}")
                 found.append(Labelled(c, img, m))
     else:
-        for r in open_archive(root).records:
+        try:
+            archive = open_archive(root)
+        except DataError as err:
+            raise DataError(f"{err}; or a flat samples folder <collection>/images + masks") from err
+        for r in archive.records:
             if r.labelled and r.mask is not None:
                 found.append(Labelled(r.collection, r.image, r.mask))
     if max_per_collection is not None:
@@ -227,14 +231,24 @@ def ratio(key: str, synth: float, real: float) -> float:
     return (synth + 1.0) / (real + 1.0)
 
 
+def _read_pair(x: Labelled) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB image, boolean mask) of one labelled image; a size mismatch names both files."""
+    image, mask = read_image(x.image), read_mask(x.mask, True)
+    if image.shape[:2] != mask.shape:
+        raise DataError(
+            f"{x.image}: image {image.shape[:2]} and its mask {x.mask} {mask.shape} differ in size"
+        )
+    return image, mask
+
+
 def compare(
     real: list[Labelled], synth: list[Labelled]
 ) -> dict[str, dict[str, tuple[float, float, float]]]:
     """{collection: {statistic: (real, synthetic, ratio)}} for collections present in both."""
     table: dict[str, dict[str, tuple[float, float, float]]] = {}
     for c in COLLECTIONS:
-        r = [(read_image(x.image), read_mask(x.mask, True)) for x in real if x.collection == c]
-        s = [(read_image(x.image), read_mask(x.mask, True)) for x in synth if x.collection == c]
+        r = [_read_pair(x) for x in real if x.collection == c]
+        s = [_read_pair(x) for x in synth if x.collection == c]
         if not r or not s:
             continue
         rs, ss = collection_stats(r), collection_stats(s)
@@ -338,6 +352,8 @@ def run_synth_check(
     real = find_labelled(real_root, max_images)
     synth = find_labelled(synth_root, max_images)
     table = compare(real, synth)
+    if not table:  # checked before anything is written
+        raise DataError("no collection has both real and synthetic labelled images")
     text = to_text(table, real, synth)
     print(text)
     folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"

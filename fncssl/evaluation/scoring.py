@@ -37,6 +37,15 @@ class ScoreConfig:
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
             raise DataError(f"unknown protocol {self.protocol!r}; valid: {list(PROTOCOLS)}")
+        if not 0.0 <= self.iou_threshold < 1.0:
+            raise DataError(
+                f"iou threshold (--iou-threshold) must be in [0, 1), got {self.iou_threshold}"
+            )
+        if not self.distance_threshold > 0.0:
+            raise DataError(
+                "distance threshold (--distance-threshold) must be > 0 px, "
+                f"got {self.distance_threshold}"
+            )
 
 
 def score_images(

@@ -116,3 +116,28 @@ def test_synthetic_yellow_annotates_the_cells_a_real_annotator_would(samples_dir
     for key in ("object_peak_p10", "object_peak_p50", "unannotated_blob_peak_p90"):
         r = ratio(key, synth_stats[key], real_stats[key])
         assert 0.6 <= r <= 1.6, (key, synth_stats[key], real_stats[key])
+
+
+def test_synth_check_refuses_before_writing_anything(tmp_path, capsys):
+    """No collection in common, or an image whose mask has another size: one error naming
+    the problem (and the file), exit 2, and no output folder."""
+    img, mask = _case(100, 10, False)
+    write_image(tmp_path / "real" / "yellow" / "images" / "a.png", img)
+    write_mask(tmp_path / "real" / "yellow" / "masks" / "a.png", mask)
+    write_image(tmp_path / "green" / "green" / "images" / "a.png", img)
+    write_mask(tmp_path / "green" / "green" / "masks" / "a.png", mask)
+    out = tmp_path / "check"
+    assert (
+        main(["synth-check", str(tmp_path / "real"), str(tmp_path / "green"), "--out", str(out)])
+        == 2
+    )
+    assert "no collection has both" in capsys.readouterr().err
+    assert not out.exists()
+    write_image(tmp_path / "odd" / "yellow" / "images" / "b.png", img)
+    write_mask(tmp_path / "odd" / "yellow" / "masks" / "b.png", mask[:10, :10])
+    assert (
+        main(["synth-check", str(tmp_path / "real"), str(tmp_path / "odd"), "--out", str(out)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "b.png" in err and "differ in size" in err
+    assert not out.exists()

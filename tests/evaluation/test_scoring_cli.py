@@ -72,3 +72,19 @@ def test_bad_folders(folders, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "differ in size" in err and first.stem in err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_score_thresholds_out_of_range_are_refused():
+    """An IoU threshold of 1 or more matches nothing and a non-positive distance matches
+    nothing: both are refused with the option's name instead of scoring F1 = 0."""
+    from fncssl.evaluation.scoring import ScoreConfig
+
+    for kwargs, name in (
+        ({"iou_threshold": 1.5}, "--iou-threshold"),
+        ({"iou_threshold": -0.1}, "--iou-threshold"),
+        ({"distance_threshold": -1.0}, "--distance-threshold"),
+        ({"distance_threshold": 0.0}, "--distance-threshold"),
+    ):
+        with pytest.raises(DataError, match=name):
+            ScoreConfig(**kwargs)
+    ScoreConfig(iou_threshold=0.0, distance_threshold=0.5)  # the edges that still mean something
