@@ -136,7 +136,7 @@ def _draw_cell(
     if style.clumps > 0:  # uneven staining: bright clumps, dim patches and a ragged edge
         amp = style.clumps * rng.uniform(0.3, 1.3)  # some cells evenly stained, some blotchy
         clump = np.exp(amp * smooth_noise(rng, local.shape, max(3, int(r_eq / 3))))
-        clump /= float(clump[local > 0].mean())
+        clump /= float(clump[local > 0].mean() if local.any() else clump.mean())
     stained = flat * clump
     edge_blur = rng.uniform(1.2, 2.5) + defocus + style.edge_soft * r_eq
     body = cv2.GaussianBlur(stained, (0, 0), edge_blur)
