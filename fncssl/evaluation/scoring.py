@@ -12,11 +12,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from fncssl.config import check_setting, setting
 from fncssl.data.atomic import write_json, write_text
 from fncssl.data.imageio import read_mask
 from fncssl.data.layout import IMAGE_SUFFIXES
@@ -31,21 +32,15 @@ class ScoreConfig:
     """Protocol and thresholds (the paper's defaults)."""
 
     protocol: str = "paper"
-    iou_threshold: float = 0.5
-    distance_threshold: float = 40.0
+    iou_threshold: float = setting(0.5, ge=0.0, lt=1.0)
+    distance_threshold: float = setting(40.0, gt=0.0)  # px
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
             raise DataError(f"unknown protocol {self.protocol!r}; valid: {list(PROTOCOLS)}")
-        if not 0.0 <= self.iou_threshold < 1.0:
-            raise DataError(
-                f"iou threshold (--iou-threshold) must be in [0, 1), got {self.iou_threshold}"
-            )
-        if not self.distance_threshold > 0.0:
-            raise DataError(
-                "distance threshold (--distance-threshold) must be > 0 px, "
-                f"got {self.distance_threshold}"
-            )
+        for f in fields(self):  # the declared bounds; the key names the CLI option too
+            option = "--" + f.name.replace("_", "-")
+            check_setting(f, getattr(self, f.name), f"{f.name} ({option})")
 
 
 def score_images(

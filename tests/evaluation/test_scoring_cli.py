@@ -77,6 +77,7 @@ def test_bad_folders(folders, tmp_path, capsys):
 def test_score_thresholds_out_of_range_are_refused():
     """An IoU threshold of 1 or more matches nothing and a non-positive distance matches
     nothing: both are refused with the option's name instead of scoring F1 = 0."""
+    from fncssl.errors import ConfigError
     from fncssl.evaluation.scoring import ScoreConfig
 
     for kwargs, name in (
@@ -85,6 +86,6 @@ def test_score_thresholds_out_of_range_are_refused():
         ({"distance_threshold": -1.0}, "--distance-threshold"),
         ({"distance_threshold": 0.0}, "--distance-threshold"),
     ):
-        with pytest.raises(DataError, match=name):
+        with pytest.raises(ConfigError, match=name):
             ScoreConfig(**kwargs)
     ScoreConfig(iou_threshold=0.0, distance_threshold=0.5)  # the edges that still mean something
