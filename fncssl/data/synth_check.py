@@ -353,7 +353,14 @@ def run_synth_check(
     synth = find_labelled(synth_root, max_images)
     table = compare(real, synth)
     if not table:  # checked before anything is written
-        raise DataError("no collection has both real and synthetic labelled images")
+        sides = [(real_root, real), (synth_root, synth)]
+        raise DataError(
+            "no collection has both real and synthetic labelled images: "
+            + "; ".join(
+                f"{root} has {', '.join(sorted({x.collection for x in found}))}"
+                for root, found in sides
+            )
+        )
     text = to_text(table, real, synth)
     print(text)
     folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"

@@ -131,7 +131,8 @@ def test_synth_check_refuses_before_writing_anything(tmp_path, capsys):
         main(["synth-check", str(tmp_path / "real"), str(tmp_path / "green"), "--out", str(out)])
         == 2
     )
-    assert "no collection has both" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no collection has both" in err and "has yellow" in err and "has green" in err
     assert not out.exists()
     write_image(tmp_path / "odd" / "yellow" / "images" / "b.png", img)
     write_mask(tmp_path / "odd" / "yellow" / "masks" / "b.png", mask[:10, :10])
