@@ -4,16 +4,19 @@ Masks are the union of the annotated cell outlines with enclosed background fill
 annotator's outline of touching cells would be), so every polygon format can hold them.
 A picture is built in layers, each in grey levels of the stain:
 - annotated cells: bright, punctate, unevenly stained bodies (clumps) with a soft glow and
-  thin bright neurites, some in dense clusters, a share of them saturating the camera; the
+  bright neurites (tapering lines, wide cones at the cell or chains of puncta), some in dense
+  clusters, a share of them saturating the camera; the
   annotator's outline can sit a little outside the stained body (``outline_margin``), as
   real outlines do;
 - unannotated structure: faint, out-of-focus cell bodies, small bright fragments of cells cut
-  by the section, fibres, dust and fluorophore dots, lateral stripes;
+  by the section, fibres, dim neuropil puncta around the cells, dust and fluorophore dots,
+  lateral stripes;
 - tissue: textured autofluorescence (its own, redder hue), out-of-focus haze, dark holes
   and tissue edges;
 then the camera (:mod:`fncssl.data.synth_camera`): illumination, noise, blur, gamma, clipping,
 JPEG. Per-image settings are randomised (``draw_domain``). ``render_image`` is deterministic
-for a given ``numpy.random.Generator`` state.
+for a given ``numpy.random.Generator`` state; each layer draws from its own stream
+(:func:`layer_streams`), so a style change re-draws only what it touches.
 
 Which cells are annotated follows a model of the annotator: a cell is marked when it looks
 bright enough in absolute terms (``style.annotate_min``) on the displayed image, i.e. after the
@@ -75,7 +78,8 @@ def cell_polygon(rng: np.random.Generator, area_px: float, style: CollectionStyl
     for _ in range(rng.integers(0, style.processes + 1)):
         centre = rng.uniform(0, 2 * math.pi)
         d = np.angle(np.exp(1j * (theta - centre)))
-        radius += rng.uniform(0.25, 0.7) * np.exp(-(d**2) / (2 * rng.uniform(0.12, 0.25) ** 2))
+        reach = rng.uniform(*style.process_reach)
+        radius += reach * np.exp(-(d**2) / (2 * rng.uniform(0.12, 0.25) ** 2))
     radius = np.clip(radius, 0.35, None)
     aspect = rng.uniform(*style.aspect)
     x = radius * np.cos(theta) * math.sqrt(aspect)
@@ -189,6 +193,52 @@ def _curve(
     return np.rint(np.vstack([np.asarray(start)[None], xy])).astype(np.int32).reshape(-1, 1, 2)
 
 
+def _dotted(
+    rng: np.random.Generator,
+    lines: np.ndarray,
+    path: np.ndarray,
+    bright: float,
+    beading: float,
+    fade: float = 0.0,
+) -> None:
+    """Draw ``path`` (N, 1, 2) int32 as a chain of round puncta 2-4 px apart (a beaded
+    process), a quarter of them missing, brightness log-normal around ``bright`` (sigma
+    ``beading``, at least 0.3) and falling linearly by ``fade`` (share) to the far end."""
+    pts = path.reshape(-1, 2).astype(np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+    if cum[-1] <= 0:
+        return
+    spacing = rng.uniform(2.0, 4.0)
+    d = np.arange(rng.uniform(0, spacing), cum[-1], spacing)
+    xs, ys = np.interp(d, cum, pts[:, 0]), np.interp(d, cum, pts[:, 1])
+    levels = bright * np.exp(rng.normal(0.0, max(beading, 0.3), len(d)))
+    levels *= 1.0 - fade * d / cum[-1]
+    keep = rng.random(len(d)) < 0.75
+    for x, y, level in zip(xs[keep], ys[keep], levels[keep], strict=True):
+        cv2.circle(lines, (round(float(x)), round(float(y))), 1, float(level), -1)
+
+
+def _neuropil(
+    rng: np.random.Generator,
+    lines: np.ndarray,
+    count: int,
+    peak: float,
+    level: tuple[float, float],
+    anchors: list[tuple[float, float]],
+    spread: float,
+) -> None:
+    """Draw ``count`` dim round puncta (the stained neuropil) scattered about ``spread`` px
+    around random ``anchors`` (uniformly over the frame when there are none)."""
+    h, w = lines.shape
+    for _ in range(count):
+        if anchors:
+            ax, ay = anchors[int(rng.integers(len(anchors)))]
+            x, y = ax + rng.normal(0, spread), ay + rng.normal(0, spread)
+        else:
+            x, y = rng.uniform(0, w), rng.uniform(0, h)
+        cv2.circle(lines, (int(x), int(y)), 1, float(rng.uniform(*level) * peak), -1)
+
+
 def _draw_lines(
     rng: np.random.Generator,
     lines: np.ndarray,
@@ -201,12 +251,14 @@ def _draw_lines(
     near: float = 0.0,
     spread: float = 60.0,
     beading: float = 0.0,
+    dotted: float = 0.0,
 ) -> None:
     """Draw ``count`` faint random curves (neurite fragments), 1 to ``max_width`` px wide.
 
     A share ``near`` of them starts within about ``spread`` px of a random point of
     ``anchors`` (the cells), so the processes form a mesh where the cells are. ``beading`` > 0
-    varies the brightness along each curve (log-normal sigma per 2-step run)."""
+    varies the brightness along each curve (log-normal sigma per 2-step run); a share
+    ``dotted`` of the curves is drawn as chains of puncta instead."""
     h, w = lines.shape
     for _ in range(count):
         if anchors and rng.random() < near:
@@ -223,6 +275,9 @@ def _draw_lines(
         )
         width = int(rng.integers(1, max_width + 1)) if max_width > 1 else 1
         bright = float(rng.uniform(*level) * peak)
+        if dotted > 0 and rng.random() < dotted:
+            _dotted(rng, lines, path, bright, beading)
+            continue
         if beading <= 0:
             cv2.polylines(lines, [path], False, bright, width)
             continue
@@ -272,20 +327,27 @@ def _neurite(
 ) -> None:
     """One bright process leaving a cell (length, brightness and width from ``style``),
     tapering in brightness and width along its length and fading almost to nothing, beaded
-    like the background fibres (``style.fibre_beading``)."""
+    like the background fibres (``style.fibre_beading``); a share ``style.dotted`` of them is
+    a chain of puncta, and with ``style.neurite_base`` > 0 the process leaves the cell as a
+    wide cone (a share of the radius ``r``) narrowing over its first third."""
     heading = rng.uniform(0, 2 * math.pi)
     start = (centre[0] + 0.8 * r * math.cos(heading), centre[1] + 0.8 * r * math.sin(heading))
     path = _curve(rng, start, heading, int(rng.integers(*style.neurite_length)), rng.uniform(3, 6))
     bright = peak * rng.uniform(*style.neurite_level)
+    if style.dotted > 0 and rng.random() < style.dotted:
+        _dotted(rng, lines, path, bright, style.fibre_beading, fade=0.9)
+        return
     width = int(rng.integers(*style.neurite_width))
+    base = style.neurite_base * r * rng.uniform(0.5, 1.0)
     n = len(path) - 1
     for k in range(0, n, 3):  # draw in short runs so the brightness and width can taper
         fade = 1.0 - 0.9 * k / max(n, 1)
         if style.fibre_beading > 0:
             fade *= math.exp(rng.normal(0.0, style.fibre_beading))
         seg = path[k : k + 4]
-        taper = max(1, round(width * (1.0 - 0.6 * k / max(n, 1))))
-        cv2.polylines(lines, [seg], False, float(bright * fade), taper)
+        taper = width * (1.0 - 0.6 * k / max(n, 1))
+        cone = base * (1.0 - 3.0 * k / max(n, 1))
+        cv2.polylines(lines, [seg], False, float(bright * fade), max(1, round(max(taper, cone))))
 
 
 def annotated_peak(
@@ -303,6 +365,19 @@ def annotated_peak(
     return need * math.exp(abs(rng.normal(0, style.brightness_sigma)))
 
 
+LAYERS = ("scene", "cells", "neurites", "fragments", "fibres", "neuropil", "debris", "tissue")
+"""The layers of a picture that draw from their own random stream (plus the camera)."""
+
+
+def layer_streams(rng: np.random.Generator) -> dict[str, np.random.Generator]:
+    """One independent generator per layer of :data:`LAYERS` and for ``"camera"``, seeded
+    from ``rng``: a style change re-draws only the layers it touches, so two renderer settings
+    compared on the same seeds differ by that change alone (common random numbers)."""
+    names = (*LAYERS, "camera")
+    seeds = rng.integers(0, 2**63, size=len(names))
+    return {name: np.random.default_rng(int(seed)) for name, seed in zip(names, seeds, strict=True)}
+
+
 def render_image(
     rng: np.random.Generator,
     style: CollectionStyle,
@@ -313,74 +388,78 @@ def render_image(
     """Draw one image of ``size`` = (width, height) for ``style``; ``empty`` means no cells."""
     w, h = size
     shape = (h, w)
-    domain = draw_domain(rng, style)
-    illum = illumination_field(rng, shape, domain.illumination)
+    streams = layer_streams(rng)
+    scene, cells = streams["scene"], streams["cells"]
+    domain = draw_domain(scene, style)
+    illum = illumination_field(scene, shape, domain.illumination)
     stain = np.zeros(shape, np.float32)
     mask = np.zeros(shape, bool)
     lines = np.zeros(shape, np.float32)
-    holes = hole_field(rng, shape) if domain.holes else None
+    holes = hole_field(scene, shape) if domain.holes else None
     peak_image = style.intensity * domain.gain
     area_px_median = style.area_median_um2 / um_per_px**2
     scale = h * w / REFERENCE_PIXELS
     n_cells = 0
     if not empty:
-        expected = style.count_median * math.exp(rng.normal(0, style.count_sigma))
-        n_cells = rng.poisson(expected * scale)
+        expected = style.count_median * math.exp(scene.normal(0, style.count_sigma))
+        n_cells = scene.poisson(expected * scale)
     clusters = [
         (
-            rng.uniform(0.15, 0.85) * w,
-            rng.uniform(0.15, 0.85) * h,
-            rng.uniform(0.04, 0.1) * min(h, w),
+            scene.uniform(0.15, 0.85) * w,
+            scene.uniform(0.15, 0.85) * h,
+            scene.uniform(0.04, 0.1) * min(h, w),
         )
-        for _ in range(int(rng.integers(1, 3)))
+        for _ in range(int(scene.integers(1, 3)))
     ]
     centres: list[tuple[float, float]] = []
     radii: list[float] = []
     threshold = style.annotate_min * style.intensity
     line = linear_level(threshold, domain.gamma)  # the threshold before the display gamma
-    n_faint = rng.poisson(style.faint_ratio * max(n_cells, 5 * scale))
+    n_faint = scene.poisson(style.faint_ratio * max(n_cells, 5 * scale))
     for i in range(n_cells + n_faint):
         faint = i >= n_cells
-        area = area_px_median * math.exp(rng.normal(0, style.area_sigma))
+        area = area_px_median * math.exp(cells.normal(0, style.area_sigma))
         area *= style.faint_area if faint else 1.0
-        outline = cell_polygon(rng, area, style)
+        outline = cell_polygon(cells, area, style)
         r = math.sqrt(area / math.pi)
         crowd = domain.crowding if not faint else 0.0
-        centre = _place(rng, centres, radii, r, shape, style.touching, clusters, crowd, holes)
+        centre = _place(cells, centres, radii, r, shape, style.touching, clusters, crowd, holes)
         centres.append(centre)
         radii.append(r)
-        hollow = rng.random() < style.hollow_fraction
+        hollow = cells.random() < style.hollow_fraction
         # what the annotator sees: the lamp's fall-off at the cell and the display gamma
         yi, xi = int(np.clip(centre[1], 0, h - 1)), int(np.clip(centre[0], 0, w - 1))
         seen = max(float(illum[yi, xi]), 0.05)
         if faint:
-            share = style.faint_max * rng.uniform(0.1, 1.0) ** style.faint_skew
+            share = style.faint_max * cells.uniform(0.1, 1.0) ** style.faint_skew
             if threshold > 0:  # displayed below the annotator's threshold
                 peak = linear_level(threshold * share, domain.gamma) / seen
             else:
                 peak = peak_image * share
-            sharp = style.faint_sharp > 0 and rng.random() < style.faint_sharp
-            defocus = 0.0 if sharp else rng.uniform(0.5, 4)
-            _draw_cell(rng, stain, None, outline, centre, peak, style, hollow, defocus)
+            sharp = style.faint_sharp > 0 and cells.random() < style.faint_sharp
+            defocus = 0.0 if sharp else cells.uniform(0.5, 4)
+            _draw_cell(cells, stain, None, outline, centre, peak, style, hollow, defocus)
             continue
         need = line / seen if threshold > 0 else 0.0
-        peak = annotated_peak(rng, peak_image, need, style)
-        _draw_cell(rng, stain, mask, outline, centre, peak, style, hollow)
-        for _ in range(rng.integers(0, style.neurites + 1)):
-            _neurite(rng, lines, centre, r, peak, style)
+        peak = annotated_peak(cells, peak_image, need, style)
+        _draw_cell(cells, stain, mask, outline, centre, peak, style, hollow)
+        neurites = streams["neurites"]
+        for _ in range(neurites.integers(0, style.neurites + 1)):
+            _neurite(neurites, lines, centre, r, peak, style)
     if style.fragments > 0:  # small bright pieces of cells cut by the section: not annotated
-        for _ in range(rng.poisson(style.fragments * scale)):
-            area = area_px_median * rng.uniform(*style.fragment_area)
+        frag = streams["fragments"]
+        for _ in range(frag.poisson(style.fragments * scale)):
+            area = area_px_median * frag.uniform(*style.fragment_area)
             r = math.sqrt(area / math.pi)
-            centre = _place(rng, centres, radii, r, shape, 0.5, [], 0.0, holes)
-            peak = peak_image * rng.uniform(*style.fragment_level)
-            outline = cell_polygon(rng, area, style)
-            _draw_cell(rng, stain, None, outline, centre, peak, style, False, rng.uniform(0, 1))
-    n_fibres = rng.poisson(style.fibres * scale)
+            centre = _place(frag, centres, radii, r, shape, 0.5, [], 0.0, holes)
+            peak = peak_image * frag.uniform(*style.fragment_level)
+            outline = cell_polygon(frag, area, style)
+            _draw_cell(frag, stain, None, outline, centre, peak, style, False, frag.uniform(0, 1))
+    fibres = streams["fibres"]
     _draw_lines(
-        rng,
+        fibres,
         lines,
-        n_fibres,
+        fibres.poisson(style.fibres * scale),
         peak_image,
         style.fibre_level,
         style.fibre_length,
@@ -388,18 +467,27 @@ def render_image(
         anchors=centres[:n_cells],
         near=style.fibre_near_cells,
         beading=style.fibre_beading,
+        dotted=style.dotted,
     )
+    if style.neuropil > 0:
+        pil = streams["neuropil"]
+        r_median = math.sqrt(area_px_median / math.pi)
+        n_puncta = pil.poisson(style.neuropil * scale)
+        spread = style.neuropil_spread * r_median
+        level = style.neuropil_level
+        _neuropil(pil, lines, n_puncta, peak_image, level, centres[:n_cells], spread)
     np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), style.line_blur), out=stain)
-    debris(rng, stain, peak_image, style.debris_rate)
-    if rng.random() < 0.15:
-        stripe(rng, stain, peak_image)
+    dust = streams["debris"]
+    debris(dust, stain, peak_image, style.debris_rate)
+    if dust.random() < 0.15:
+        stripe(dust, stain, peak_image)
     stain += haze(stain, domain.haze)
-    tissue = autofluorescence(rng, shape, domain.background, style.tissue_contrast)
+    tissue = autofluorescence(streams["tissue"], shape, domain.background, style.tissue_contrast)
     if holes is not None:
         keep = 1.0 - 0.9 * holes
         tissue *= keep
         stain *= np.where(mask, 1.0, keep).astype(np.float32)
-    image = expose(rng, stain, tissue, style, domain, illum)
+    image = expose(streams["camera"], stain, tissue, style, domain, illum)
     # Annotators outline a merged blob of touching cells; background it encloses is not a hole.
     mask = ndi.binary_fill_holes(mask)
     return RenderedImage(image, mask, domain)

@@ -299,3 +299,92 @@ def test_sensor_defects_add_a_sparse_noise_floor_and_hot_pixels():
         assert np.all(out[..., 1:][~hot[..., 1:]] <= 2)
         shares.append(float(np.mean((out[..., 1] > 0) & ~hot[..., 1])))
     assert min(shares) < 1e-3 and max(shares) > 0.05
+
+
+def test_a_style_change_redraws_only_the_layers_it_touches():
+    """Each layer draws from its own random stream: changing how processes and neuropil look
+    leaves every cell, hence the mask, byte-identical (the same seed compares like with like);
+    changing the cells changes the mask."""
+    base = STYLES["yellow"]
+    clutter = dataclasses.replace(base, dotted=1.0 - base.dotted, neuropil=0.0, neurites=5)
+    cells = dataclasses.replace(base, area_sigma=base.area_sigma * 2)
+    size = (480, 360)
+    ref = render_image(np.random.default_rng(11), base, size)
+    assert ref.mask.any()
+    other = render_image(np.random.default_rng(11), clutter, size)
+    assert np.array_equal(other.mask, ref.mask)
+    assert not np.array_equal(other.image, ref.image)
+    assert not np.array_equal(render_image(np.random.default_rng(11), cells, size).mask, ref.mask)
+
+
+def test_dotted_processes_are_chains_of_separate_puncta_along_the_path():
+    """A dotted process lights only pixels within 2 px of its path, in many separate puncta
+    (not one line), dimming towards the far end by the fade."""
+    from scipy import ndimage as ndi
+
+    from fncssl.data.synth_render import _dotted
+
+    path = np.array([[[20 + 3 * k, 50]] for k in range(60)], np.int32)  # 177 px to the right
+    lines = np.zeros((100, 220), np.float32)
+    _dotted(np.random.default_rng(0), lines, path, bright=100.0, beading=0.0, fade=0.9)
+    ys, xs = np.nonzero(lines)
+    assert np.all(np.abs(ys - 50) <= 1) and xs.min() >= 19 and xs.max() <= 198
+    _, n = ndi.label(lines > 0)
+    assert n >= 15
+    near, far = lines[:, :80], lines[:, 140:]
+    assert far[far > 0].mean() < 0.6 * near[near > 0].mean()
+
+
+def test_neuropil_puncta_gather_around_the_cells():
+    """Neuropil puncta scatter with the given spread around the anchors: nearly all lie
+    within four spreads of one, and without anchors they cover the frame."""
+    from fncssl.data.synth_render import _neuropil
+
+    anchors = [(100.0, 100.0), (400.0, 250.0)]
+    lines = np.zeros((360, 480), np.float32)
+    _neuropil(np.random.default_rng(0), lines, 300, 100.0, (0.2, 0.4), anchors, spread=15.0)
+    ys, xs = np.nonzero(lines)
+    dist = np.min([np.hypot(xs - ax, ys - ay) for ax, ay in anchors], axis=0)
+    assert np.mean(dist <= 62) > 0.995  # a 2-D Gaussian leaves exp(-8) beyond 4 spreads
+    assert lines.max() <= 40.0 + 1e-4 and lines[lines > 0].min() >= 20.0 - 1e-4
+    spread_out = np.zeros_like(lines)
+    _neuropil(np.random.default_rng(0), spread_out, 300, 100.0, (0.2, 0.4), [], spread=15.0)
+    ys, xs = np.nonzero(spread_out)
+    assert xs.min() < 60 and xs.max() > 420 and ys.min() < 60 and ys.max() > 300
+
+
+def test_a_neurite_base_widens_the_process_where_it_leaves_the_cell():
+    """With ``neurite_base`` the first stretch of a process is a cone a share of the cell
+    radius wide; without it the process keeps its thin ``neurite_width``."""
+    from fncssl.data.synth_render import _neurite
+
+    plain = dataclasses.replace(STYLES["red"], dotted=0.0, neurite_base=0.0, neurite_width=(2, 3))
+    cone = dataclasses.replace(plain, neurite_base=0.8)
+    widths = {}
+    for name, style in (("plain", plain), ("cone", cone)):
+        lines = np.zeros((400, 400), np.float32)
+        _neurite(np.random.default_rng(3), lines, (200.0, 200.0), 20.0, 100.0, style)
+        near = lines[170:231, 170:231] > 0  # within 30 px of the centre: the process's base
+        widths[name] = near.sum()
+    assert widths["cone"] > 2 * widths["plain"]
+
+
+def test_process_reach_draws_longer_protrusions_at_the_same_area():
+    """Outlines keep their area whatever the protrusions; a longer ``process_reach`` pushes
+    the farthest outline point further out relative to the cell's equivalent radius."""
+    from fncssl.data.synth_render import cell_polygon
+
+    def reach_ratio(reach: tuple[float, float]) -> float:
+        style = dataclasses.replace(
+            STYLES["yellow"], processes=3, process_reach=reach, irregularity=0.0, aspect=(1, 1)
+        )
+        ratios = []
+        for seed in range(40):
+            pts = cell_polygon(np.random.default_rng(seed), 400.0, style)
+            x, y = pts[:, 0], pts[:, 1]
+            area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+            assert area == pytest.approx(400.0, rel=1e-6)
+            ratios.append(np.hypot(x, y).max() / np.sqrt(area / np.pi))
+        return float(np.mean(ratios))
+
+    assert reach_ratio((1.0, 1.2)) > reach_ratio((0.1, 0.2)) + 0.3
