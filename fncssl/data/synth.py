@@ -33,6 +33,7 @@ from fncssl.errors import DataError
 
 LARGE_SIZE = (2272, 1704)
 DEFAULT_SIZE = (1600, 1200)
+MAX_SIDE = 8192  # px, the longest image side rendered; the largest real FNC image is 2272x1704
 BRAIN_AREAS = ("LHr", "LHl", "DMHr", "DMHl", "PVr", "PVl", "RPa", "VMHr")
 TEST_FRACTION = 0.25
 
@@ -172,6 +173,9 @@ def write_synthetic_archive(
         raise DataError(f"output folder is not empty: {out}")
     if size is not None and (size[0] < 64 or size[1] < 64):
         raise DataError(f"--size {size[0]}x{size[1]} is too small (minimum 64x64)")
+    if size is not None and max(size) * 1.42 > MAX_SIDE:  # 250x images are 1.42x larger
+        limit = int(MAX_SIDE / 1.42)
+        raise DataError(f"--size {size[0]}x{size[1]} is too large (each side at most {limit})")
     for name, n in (("--labelled", labelled), ("--unlabelled", unlabelled)):
         if n is not None and n < 0:
             raise DataError(f"{name} must be 0 or more images per collection, got {n}")

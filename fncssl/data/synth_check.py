@@ -233,7 +233,7 @@ def ratio(key: str, synth: float, real: float) -> float:
 
 def _read_pair(x: Labelled) -> tuple[np.ndarray, np.ndarray]:
     """(RGB image, boolean mask) of one labelled image; a size mismatch names both files."""
-    image, mask = read_image(x.image), read_mask(x.mask, True)
+    image, mask = read_image(x.image), read_mask(x.mask)
     if image.shape[:2] != mask.shape:
         raise DataError(
             f"{x.image}: image {image.shape[:2]} and its mask {x.mask} {mask.shape} differ in size"
@@ -266,7 +266,7 @@ def to_text(table: dict, real: list[Labelled], synth: list[Labelled]) -> str:
         lines.append(f"{'statistic':26s} {'real':>9s} {'synthetic':>10s} {'ratio':>7s}")
         for k, (rv, sv, q) in rows.items():
             flag = "" if MATCH_BAND[0] <= q <= MATCH_BAND[1] else "  <-- outside [0.7, 1.4]"
-            lines.append(f"{k:26s} {rv:9.3f} {sv:10.3f} {q:7.2f}{flag}")
+            lines.append(f"{k:26s} {rv:9.3f} {sv:10.3f} {q:7.3f}{flag}")
         bad = sum(not (MATCH_BAND[0] <= q <= MATCH_BAND[1]) for _, _, q in rows.values())
         lines.append(f"{len(rows) - bad}/{len(rows)} ratios within [0.7, 1.4]")
     for c in COLLECTIONS:
@@ -318,7 +318,7 @@ def montage(
             tiles = []
             for k in range(per_row):
                 x = group[k % len(group)]
-                tiles.append(_crop_at_cell(rng, read_image(x.image), read_mask(x.mask, True), size))
+                tiles.append(_crop_at_cell(rng, read_image(x.image), read_mask(x.mask), size))
                 tiles.append(np.full((size, pad, 3), 128, np.uint8))
             row = np.concatenate(tiles, axis=1)
             cv2.putText(
@@ -349,6 +349,9 @@ def run_synth_check(
     from fncssl.data.atomic import write_json, write_text
     from fncssl.data.imageio import write_image
 
+    folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"
+    if folder.exists() and not folder.is_dir():  # refused before any work
+        raise DataError(f"--out {folder} exists and is not a folder")
     real = find_labelled(real_root, max_images)
     synth = find_labelled(synth_root, max_images)
     table = compare(real, synth)
@@ -363,11 +366,13 @@ def run_synth_check(
         )
     text = to_text(table, real, synth)
     print(text)
-    folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"
     write_text(folder / "synth_check.txt", text + "\n")
     write_json(
         folder / "synth_check.json",
-        {c: {k: list(v) for k, v in r.items()} for c, r in table.items()},
+        {  # strict JSON: a statistic that could not be measured is null, not NaN
+            c: {k: [x if math.isfinite(x) else None for x in v] for k, v in r.items()}
+            for c, r in table.items()
+        },
     )
     write_image(folder / "montage.png", montage(real, synth, seed=seed))
     names = ("synth_check.txt", "synth_check.json", "montage.png")

@@ -76,6 +76,9 @@ def test_bad_arguments(tmp_path):
         write_synthetic_archive(tmp_path / "o", ["blue"], 1, 1, (100, 100))
     with pytest.raises(DataError, match="too small"):
         write_synthetic_archive(tmp_path / "o2", None, 1, 1, (10, 10))
+    with pytest.raises(DataError, match="too large"):  # refused before any folder is made
+        write_synthetic_archive(tmp_path / "o3", None, 1, 1, (20000, 20000))
+    assert not (tmp_path / "o3").exists()
     with pytest.raises(DataError, match="not a folder"):
         write_synthetic_archive(tmp_path / "full" / "x", None, 1, 1, (100, 100))
     with pytest.raises(DataError, match="no collection"):

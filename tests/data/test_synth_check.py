@@ -142,3 +142,34 @@ def test_synth_check_refuses_before_writing_anything(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "b.png" in err and "differ in size" in err
     assert not out.exists()
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "odd" / "yellow" / "masks" / "b.png"), mask.astype(np.uint8) * 100)
+    write_image(tmp_path / "odd" / "yellow" / "images" / "b.png", img)
+    assert (
+        main(["synth-check", str(tmp_path / "real"), str(tmp_path / "odd"), "--out", str(out)]) == 2
+    )
+    err = capsys.readouterr().err  # a 0/100 mask is refused, not thresholded to empty
+    assert "b.png" in err and "100" in err
+    assert not out.exists()
+    (tmp_path / "afile").write_text("")
+    argv = ["synth-check", str(tmp_path / "real"), str(tmp_path / "real")]
+    assert main([*argv, "--out", str(tmp_path / "afile")]) == 2
+    assert "afile exists and is not a folder" in capsys.readouterr().err
+
+
+def test_synth_check_json_is_strict_when_a_statistic_cannot_be_measured(tmp_path, capsys):
+    """Masks with no annotated pixel leave the in-cell statistics unmeasured: the JSON holds
+    null for them (strict JSON, no NaN token) and the text says they are outside the band."""
+    import json
+
+    img, mask = _case(100, 10, False)
+    for name, m in (("real", mask), ("blank", np.zeros_like(mask))):
+        write_image(tmp_path / name / "yellow" / "images" / "a.png", img)
+        write_mask(tmp_path / name / "yellow" / "masks" / "a.png", m)
+    out = tmp_path / "check"
+    assert main(["synth-check", str(tmp_path / "real"), str(tmp_path / "blank"), "--out", str(out)])
+    text = (out / "synth_check.json").read_text()
+    rows = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
+    assert rows["yellow"]["cell_grey_p50"][1] is None
+    assert "outside" in capsys.readouterr().out
