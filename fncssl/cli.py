@@ -232,11 +232,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--collections", default=None, help="comma list of green,yellow,red (default all)"
     )
-    s.add_argument("--labelled", type=int, default=None, help="labelled images per collection")
-    s.add_argument("--unlabelled", type=int, default=None, help="unlabelled images per collection")
+    s.add_argument(
+        "--labelled",
+        type=int,
+        default=None,
+        help="labelled images per collection (default: as many as the real archive has)",
+    )
+    s.add_argument(
+        "--unlabelled",
+        type=int,
+        default=None,
+        help="unlabelled images per collection (default: as many as the real archive has)",
+    )
     s.add_argument("--size", default="", help="WIDTHxHEIGHT (default 1600x1200)")
-    s.add_argument("--seed", type=int, default=0, help="random seed of the generator")
-    s.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    s.add_argument("--seed", type=int, default=0, help="random seed of the generator (default 0)")
+    s.add_argument(
+        "--workers", type=_positive_int, default=None, help="processes (default: all cores)"
+    )
     s.set_defaults(func=_cmd_synth)
 
     s = sub.add_parser("validate", help="check an archive; exit 1 listing problems")

@@ -76,6 +76,11 @@ def test_bad_arguments(tmp_path):
         write_synthetic_archive(tmp_path / "o", ["blue"], 1, 1, (100, 100))
     with pytest.raises(DataError, match="too small"):
         write_synthetic_archive(tmp_path / "o2", None, 1, 1, (10, 10))
+    from fncssl.cli import main
+
+    with pytest.raises(SystemExit) as exc:  # a usage error: workers must be at least 1
+        main(["synth", str(tmp_path / "o4"), "--workers", "0"])
+    assert exc.value.code == 2 and not (tmp_path / "o4").exists()
     with pytest.raises(DataError, match="too large"):  # refused before any folder is made
         write_synthetic_archive(tmp_path / "o3", None, 1, 1, (20000, 20000))
     assert not (tmp_path / "o3").exists()
