@@ -33,6 +33,7 @@ from fncssl.errors import DataError
 
 LARGE_SIZE = (2272, 1704)
 DEFAULT_SIZE = (1600, 1200)
+LARGE_SCALE = LARGE_SIZE[0] / DEFAULT_SIZE[0]  # 250x images are 1.42x the 200x ones
 MAX_SIDE = 8192  # px, the longest image side rendered; the largest real FNC image is 2272x1704
 BRAIN_AREAS = ("LHr", "LHl", "DMHr", "DMHl", "PVr", "PVl", "RPa", "VMHr")
 TEST_FRACTION = 0.25
@@ -86,7 +87,9 @@ def plan_archive(
             partition = str(parts[index]) if index < n_lab else "unlabelled"
             large = rng.random() < style.large_image_fraction
             base = size or DEFAULT_SIZE
-            img_size = (round(base[0] * 1.42), round(base[1] * 1.42)) if large else base
+            img_size = (
+                (round(base[0] * LARGE_SCALE), round(base[1] * LARGE_SCALE)) if large else base
+            )
             empty = bool(rng.random() < style.empty_fraction)
             if collection not in collections:
                 continue
@@ -173,8 +176,8 @@ def write_synthetic_archive(
         raise DataError(f"output folder is not empty: {out}")
     if size is not None and (size[0] < 64 or size[1] < 64):
         raise DataError(f"--size {size[0]}x{size[1]} is too small (minimum 64x64)")
-    if size is not None and max(size) * 1.42 > MAX_SIDE:  # 250x images are 1.42x larger
-        limit = int(MAX_SIDE / 1.42)
+    if size is not None and max(size) * LARGE_SCALE > MAX_SIDE:  # as large as a 250x image
+        limit = int(MAX_SIDE / LARGE_SCALE)
         raise DataError(f"--size {size[0]}x{size[1]} is too large (each side at most {limit})")
     for name, n in (("--labelled", labelled), ("--unlabelled", unlabelled)):
         if n is not None and n < 0:

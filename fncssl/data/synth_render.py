@@ -389,7 +389,7 @@ def render_image(
     w, h = size
     shape = (h, w)
     streams = layer_streams(rng)
-    scene, cells = streams["scene"], streams["cells"]
+    scene, cells, neurites = streams["scene"], streams["cells"], streams["neurites"]
     domain = draw_domain(scene, style)
     illum = illumination_field(scene, shape, domain.illumination)
     stain = np.zeros(shape, np.float32)
@@ -443,7 +443,6 @@ def render_image(
         need = line / seen if threshold > 0 else 0.0
         peak = annotated_peak(cells, peak_image, need, style)
         _draw_cell(cells, stain, mask, outline, centre, peak, style, hollow)
-        neurites = streams["neurites"]
         for _ in range(neurites.integers(0, style.neurites + 1)):
             _neurite(neurites, lines, centre, r, peak, style)
     if style.fragments > 0:  # small bright pieces of cells cut by the section: not annotated
