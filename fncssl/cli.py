@@ -209,7 +209,9 @@ def _cmd_pseudolabel(a: argparse.Namespace) -> int:
 def _cmd_synth_check(a: argparse.Namespace) -> int:
     from fncssl.data.synth_check import run_synth_check
 
-    return run_synth_check(Path(a.real_root), Path(a.synth_root), a.out, a.max_images, a.seed)
+    return run_synth_check(
+        Path(a.real_root), Path(a.synth_root), a.out, a.max_images, a.seed, a.binarise
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -281,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--protocol",
         choices=["paper", "strict"],
         default="paper",
-        help="paper: the FNC definition; strict: one-to-one matching",
+        help="paper: the FNC definition (default); strict: one-to-one matching",
     )
     s.add_argument(
         "--iou-threshold", type=float, default=0.5, help="segmentation match IoU (default 0.5)"
@@ -378,7 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=16,
         help="images per collection and side (default 16)",
     )
-    s.add_argument("--seed", type=int, default=0, help="which crops the montage shows")
+    s.add_argument("--seed", type=int, default=0, help="which crops the montage shows (default 0)")
+    s.add_argument(
+        "--binarise",
+        action="store_true",
+        help="threshold non-binary masks at 127 (default: refuse them)",
+    )
     s.set_defaults(func=_cmd_synth_check)
     return p
 

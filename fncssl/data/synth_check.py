@@ -231,9 +231,10 @@ def ratio(key: str, synth: float, real: float) -> float:
     return (synth + 1.0) / (real + 1.0)
 
 
-def _read_pair(x: Labelled) -> tuple[np.ndarray, np.ndarray]:
-    """(RGB image, boolean mask) of one labelled image; a size mismatch names both files."""
-    image, mask = read_image(x.image), read_mask(x.mask)
+def _read_pair(x: Labelled, binarise: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB image, boolean mask) of one labelled image; a size mismatch names both files.
+    Non-binary masks are refused unless ``binarise`` (then thresholded at > 127)."""
+    image, mask = read_image(x.image), read_mask(x.mask, binarise)
     if image.shape[:2] != mask.shape:
         raise DataError(
             f"{x.image}: image {image.shape[:2]} and its mask {x.mask} {mask.shape} differ in size"
@@ -242,13 +243,13 @@ def _read_pair(x: Labelled) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compare(
-    real: list[Labelled], synth: list[Labelled]
+    real: list[Labelled], synth: list[Labelled], binarise: bool = False
 ) -> dict[str, dict[str, tuple[float, float, float]]]:
     """{collection: {statistic: (real, synthetic, ratio)}} for collections present in both."""
     table: dict[str, dict[str, tuple[float, float, float]]] = {}
     for c in COLLECTIONS:
-        r = [_read_pair(x) for x in real if x.collection == c]
-        s = [_read_pair(x) for x in synth if x.collection == c]
+        r = [_read_pair(x, binarise) for x in real if x.collection == c]
+        s = [_read_pair(x, binarise) for x in synth if x.collection == c]
         if not r or not s:
             continue
         rs, ss = collection_stats(r), collection_stats(s)
@@ -301,7 +302,12 @@ def _crop_at_cell(
 
 
 def montage(
-    real: list[Labelled], synth: list[Labelled], per_row: int = 4, size: int = 256, seed: int = 0
+    real: list[Labelled],
+    synth: list[Labelled],
+    per_row: int = 4,
+    size: int = 256,
+    seed: int = 0,
+    binarise: bool = False,
 ) -> np.ndarray:
     """RGB uint8 montage: per collection, a row of real crops above a row of synthetic crops.
 
@@ -318,7 +324,7 @@ def montage(
             tiles = []
             for k in range(per_row):
                 x = group[k % len(group)]
-                tiles.append(_crop_at_cell(rng, read_image(x.image), read_mask(x.mask), size))
+                tiles.append(_crop_at_cell(rng, *_read_pair(x, binarise), size))
                 tiles.append(np.full((size, pad, 3), 128, np.uint8))
             row = np.concatenate(tiles, axis=1)
             cv2.putText(
@@ -340,7 +346,12 @@ def all_matched(table: dict) -> bool:
 
 
 def run_synth_check(
-    real_root: Path, synth_root: Path, out: str | Path = "", max_images: int = 16, seed: int = 0
+    real_root: Path,
+    synth_root: Path,
+    out: str | Path = "",
+    max_images: int = 16,
+    seed: int = 0,
+    binarise: bool = False,
 ) -> int:
     """Print the comparison, write ``synth_check.txt/json`` and ``montage.png``; 0 if matched.
 
@@ -354,7 +365,7 @@ def run_synth_check(
         raise DataError(f"--out {folder} exists and is not a folder")
     real = find_labelled(real_root, max_images)
     synth = find_labelled(synth_root, max_images)
-    table = compare(real, synth)
+    table = compare(real, synth, binarise)
     if not table:  # checked before anything is written
         sides = [(real_root, real), (synth_root, synth)]
         raise DataError(
@@ -374,7 +385,7 @@ def run_synth_check(
             for c, r in table.items()
         },
     )
-    write_image(folder / "montage.png", montage(real, synth, seed=seed))
+    write_image(folder / "montage.png", montage(real, synth, seed=seed, binarise=binarise))
     names = ("synth_check.txt", "synth_check.json", "montage.png")
     print("written: " + ", ".join(str(folder / n) for n in names))
     return 0 if all_matched(table) else 1

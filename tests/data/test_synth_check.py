@@ -173,3 +173,29 @@ def test_synth_check_json_is_strict_when_a_statistic_cannot_be_measured(tmp_path
     rows = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON token {c}"))
     assert rows["yellow"]["cell_grey_p50"][1] is None
     assert "outside" in capsys.readouterr().out
+
+
+def test_synth_check_binarise_thresholds_a_non_binary_mask_as_its_error_suggests(tmp_path):
+    """The refusal of a 0/200 mask tells the user to pass --binarise; with it, the 0/200 mask
+    gives exactly the statistics of the same mask written 0/255."""
+    import json
+
+    import cv2
+
+    img, mask = _case(100, 10, False)
+    for name in ("real", "plain", "grey"):
+        write_image(tmp_path / name / "yellow" / "images" / "a.png", img)
+    write_mask(tmp_path / "real" / "yellow" / "masks" / "a.png", mask)
+    write_mask(tmp_path / "plain" / "yellow" / "masks" / "a.png", mask)
+    grey_mask = tmp_path / "grey" / "yellow" / "masks" / "a.png"
+    grey_mask.parent.mkdir(parents=True)
+    cv2.imwrite(str(grey_mask), mask.astype(np.uint8) * 200)
+    real = str(tmp_path / "real")
+    assert main(["synth-check", real, str(tmp_path / "grey"), "--out", str(tmp_path / "x")]) == 2
+    results = {}
+    for name in ("plain", "grey"):
+        out = tmp_path / f"check-{name}"
+        main(["synth-check", real, str(tmp_path / name), "--out", str(out), "--binarise"])
+        results[name] = json.loads((out / "synth_check.json").read_text())
+    assert results["grey"] == results["plain"]
+    assert results["grey"]["yellow"]["cell_grey_p50"][2] == 1.0  # same image, same mask
