@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -112,10 +113,12 @@ def train(
     return model.eval()
 
 
-HELDOUT_SEED_OFFSET = 10_000  # held-out synthetic archives never share a seed with training
+HELDOUT_SEED_OFFSET = (
+    10_000  # a held-out archive's seed: the run's seed + this (keep seeds below it)
+)
 
 
-def evaluate_real(model: torch.nn.Module, collection: str, samples: Path, device: str) -> dict:
+def evaluate(model: torch.nn.Module, collection: str, samples: Path, device: str) -> dict:
     """Paper-protocol scores of ``model`` on the labelled images of ``collection`` under
     ``samples`` (the real samples, or a held-out synthetic archive)."""
     items = []
@@ -156,7 +159,8 @@ def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, de
         args.fg_share,
     )
     t_train = time.perf_counter() - t0 - t_synth
-    scores = evaluate_real(model, collection, Path(args.samples), device)
+    scores = evaluate(model, collection, Path(args.samples), device)
+    t_held = time.perf_counter()
     if args.heldout > 0:
         held = write_synthetic_archive(
             work / f"{collection}-{seed}-heldout",
@@ -167,13 +171,14 @@ def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, de
             seed=HELDOUT_SEED_OFFSET + seed,
             workers=args.workers,
         )
-        scores["synthetic_heldout"] = evaluate_real(model, collection, held, device)
-    scores["timing_s"] = {"synth": t_synth, "train": t_train}
+        scores["synthetic_heldout"] = evaluate(model, collection, held, device)
+    held_s = time.perf_counter() - t_held
+    scores["timing_s"] = {"synth": t_synth, "train": t_train, "heldout": held_s}
     return scores
 
 
 def count_ok(scores: dict, tolerance: float = 0.3, min_cells: int = 5) -> bool:
-    """True when every real image with more than ``min_cells`` cells is counted within 30%."""
+    """True when every image with more than ``min_cells`` cells is counted within 30%."""
     return all(
         abs(i["pred_count"] - i["true_count"]) <= tolerance * i["true_count"]
         for i in scores["images"]
@@ -202,6 +207,18 @@ def run(args: argparse.Namespace) -> dict:
     return results
 
 
+def _signed(value: float) -> str:
+    return f"{value:+.0f}" if math.isfinite(value) else "n/a"
+
+
+def _signed_mean_std(values: list[float]) -> str:
+    """Signed mean ± std (whole percent) of the finite values, or n/a when there are none."""
+    a = np.asarray([v for v in values if math.isfinite(v)], float)
+    if not a.size:
+        return "n/a"
+    return f"{a.mean():+.0f} ± {a.std(ddof=1):.0f}" if a.size > 1 else f"{a.mean():+.0f}"
+
+
 def _mean_std(values: list[float]) -> str:
     a = np.asarray(values, float)
     return f"{a.mean():.2f} ± {a.std(ddof=1):.2f}" if a.size > 1 else f"{a.mean():.2f}"
@@ -210,7 +227,7 @@ def _mean_std(values: list[float]) -> str:
 def markdown(results: dict) -> str:
     """One row per (collection, seed), then mean ± std over seeds; per-image pred/true counts.
     A second table scores the held-out synthetic images, when there are any."""
-    real = {c: by_seed for c, by_seed in results["collections"].items()}
+    real = results["collections"]
     held = {
         c: {s: r["synthetic_heldout"] for s, r in by_seed.items() if "synthetic_heldout" in r}
         for c, by_seed in real.items()
@@ -237,11 +254,11 @@ def _table(collections: dict[str, dict[str, dict]]) -> str:
             counts = ", ".join(f"{i['pred_count']}/{i['true_count']}" for i in r["images"])
             cells = " | ".join(f"{r[a][b]:.2f}" for a, b in keys)
             ok = "yes" if count_ok(r) else "no"
-            lines.append(f"| {c} | {seed} | {cells} | {count_bias(r):+.0f} | {counts} | {ok} |")
+            lines.append(f"| {c} | {seed} | {cells} | {_signed(count_bias(r))} | {counts} | {ok} |")
         if len(by_seed) > 1:
             runs = list(by_seed.values())
             cells = " | ".join(_mean_std([r[a][b] for r in runs]) for a, b in keys)
-            bias = _mean_std([count_bias(r) for r in runs])
+            bias = _signed_mean_std([count_bias(r) for r in runs])
             ok = sum(count_ok(r) for r in runs)
             lines.append(
                 f"| {c} | mean ± std (n={len(runs)}) | {cells} | {bias} | | {ok}/{len(runs)} |"
@@ -259,44 +276,74 @@ def seed_list(text: str) -> list[int]:
         ) from None
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"repeated seed in {text!r}")
+    if not all(0 <= s < HELDOUT_SEED_OFFSET for s in seeds):  # held-out archives use seed + it
+        raise argparse.ArgumentTypeError(f"seeds must be 0 to {HELDOUT_SEED_OFFSET - 1}: {text!r}")
     return seeds
+
+
+def bounded(kind: type, low: float, high: float | None = None, above: bool = False):
+    """An argparse type: ``kind(text)`` within [low, high] (or > low with ``above``); anything
+    else is a usage error naming the value and the range."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            noun = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        too_low = value <= low if above else value < low
+        if too_low or (high is not None and value > high):
+            bounds = f"> {low}" if above else f">= {low}"
+            bounds += f" and <= {high}" if high is not None else ""
+            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {bounds})")
+        return value
+
+    return parse
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--collections", default="yellow,red")
-    p.add_argument("--images", type=int, default=12, help="synthetic labelled images (full size)")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--crop", type=int, default=160)
-    p.add_argument("--batch", type=int, default=8)
     p.add_argument(
-        "--pos-weight", type=float, default=3.0, help="BCE weight of cell pixels (default 3)"
+        "--images", type=bounded(int, 1), default=12, help="synthetic labelled images (full size)"
+    )
+    p.add_argument("--steps", type=bounded(int, 1), default=300)
+    p.add_argument("--crop", type=bounded(int, 32), default=160)
+    p.add_argument("--batch", type=bounded(int, 1), default=8)
+    p.add_argument(
+        "--pos-weight",
+        type=bounded(float, 0, above=True),
+        default=3.0,
+        help="BCE weight of cell pixels (default 3)",
     )
     p.add_argument(
         "--seeds", type=seed_list, default="0,1,2", help="e.g. 0,1,2; each renders and trains anew"
     )
-    p.add_argument("--workers", type=int, default=2, help="rendering processes")
+    p.add_argument("--workers", type=bounded(int, 1), default=2, help="rendering processes")
     p.add_argument(
         "--fg-share",
-        type=float,
+        type=bounded(float, 0, 1),
         default=2 / 3,
         help="share of training crops placed over a cell (default 2/3; 0 = random crops)",
     )
     p.add_argument(
         "--heldout",
-        type=int,
-        default=4,
-        help="held-out synthetic images scored too (0 = none; default 4, GPU: 60)",
+        type=bounded(int, 0),
+        default=None,
+        help="held-out synthetic images scored too (0 = none; default 4, with --gpu 60)",
     )
     p.add_argument("--samples", default=str(SAMPLES))
     p.add_argument("--out", default="sim2real.json")
-    p.add_argument("--threads", type=int, default=2, help="CPU threads")
+    p.add_argument("--threads", type=bounded(int, 1), default=2, help="CPU threads")
     p.add_argument("--gpu", action="store_true", help="paper-sized run on CUDA")
     args = p.parse_args()
     if args.gpu:  # paper-sized: the full labelled collection, 512 px crops, batch 32
         args.images, args.crop, args.batch = 283, 512, 32
         args.steps = max(args.steps, 2000)  # about 40 epochs of 50 crops per trainval image
-        args.heldout = max(args.heldout, 60)
+    if args.heldout is None:
+        args.heldout = 60 if args.gpu else 4
     if not Path(args.samples).is_dir():
         raise SystemExit(f"real samples not found at {args.samples}")
     torch.set_num_threads(args.threads)

@@ -1,8 +1,11 @@
 """The sim-to-real bench's bookkeeping: count bias, the 30% rule and the two tables."""
 
+import argparse
 import math
 
-from bench.bench_sim2real import count_bias, count_ok, markdown
+import pytest
+
+from bench.bench_sim2real import bounded, count_bias, count_ok, markdown, seed_list
 
 
 def _scores(counts: list[tuple[int, int]]) -> dict:
@@ -15,7 +18,7 @@ def _scores(counts: list[tuple[int, int]]) -> dict:
 
 
 def test_count_bias_is_the_mean_signed_error_in_percent_over_images_with_cells():
-    assert count_bias(_scores([(17, 13), (35, 35)])) == 100 * (4 / 13) / 2
+    assert count_bias(_scores([(17, 13), (35, 35)])) == pytest.approx(100 * (4 / 13) / 2)
     assert count_bias(_scores([(10, 20), (3, 0)])) == -50.0  # an empty image has no percent
     assert math.isnan(count_bias(_scores([(2, 0)])))
 
@@ -37,3 +40,37 @@ def test_markdown_adds_the_held_out_table_only_when_held_out_images_were_scored(
     real, synthetic = text.split("Synthetic held-out")
     assert "| +31 | 17/13 | no |" in real
     assert "| -10 | 9/10 | yes |" in synthetic
+
+
+def test_bounded_accepts_the_range_and_refuses_everything_else_as_a_usage_error():
+    share = bounded(float, 0, 1)
+    assert share("0") == 0.0 and share("1") == 1.0 and share("0.25") == 0.25
+    weight = bounded(float, 0, above=True)
+    assert weight("0.5") == 0.5
+    count = bounded(int, 0)
+    assert count("0") == 0
+    for parse, text, message in (
+        (share, "1.5", "must be >= 0 and <= 1"),
+        (share, "-0.1", "must be >= 0 and <= 1"),
+        (weight, "0", "must be > 0"),
+        (count, "-1", "must be >= 0"),
+        (count, "2.5", "not an integer"),
+        (weight, "x", "not a number"),
+        (share, "nan", "not a finite number"),
+    ):
+        with pytest.raises(argparse.ArgumentTypeError, match=message):
+            parse(text)
+
+
+def test_seed_list_refuses_repeats_and_seeds_a_held_out_archive_could_share():
+    assert seed_list("0,1,2") == [0, 1, 2]
+    for text in ("0,0", "-1", "10000", "a"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            seed_list(text)
+
+
+def test_the_mean_row_keeps_the_sign_and_an_unmeasurable_bias_reads_n_a():
+    runs = {"0": _scores([(17, 13)]), "1": _scores([(9, 10)]), "2": _scores([(3, 0)])}
+    text = markdown({"collections": {"yellow": runs}})
+    assert "| n/a | 3/0 |" in text
+    assert "| +10 ± 29 | | 2/3 |" in text  # +31 and -10; the empty image has no percent

@@ -175,7 +175,7 @@ def test_synth_check_json_is_strict_when_a_statistic_cannot_be_measured(tmp_path
     assert "outside" in capsys.readouterr().out
 
 
-def test_synth_check_binarise_thresholds_a_non_binary_mask_as_its_error_suggests(tmp_path):
+def test_synth_check_binarise_thresholds_a_non_binary_mask_as_its_error_suggests(tmp_path, capsys):
     """The refusal of a 0/200 mask tells the user to pass --binarise; with it, the 0/200 mask
     gives exactly the statistics of the same mask written 0/255."""
     import json
@@ -192,10 +192,13 @@ def test_synth_check_binarise_thresholds_a_non_binary_mask_as_its_error_suggests
     cv2.imwrite(str(grey_mask), mask.astype(np.uint8) * 200)
     real = str(tmp_path / "real")
     assert main(["synth-check", real, str(tmp_path / "grey"), "--out", str(tmp_path / "x")]) == 2
+    assert "--binarise" in capsys.readouterr().err
     results = {}
     for name in ("plain", "grey"):
         out = tmp_path / f"check-{name}"
-        main(["synth-check", real, str(tmp_path / name), "--out", str(out), "--binarise"])
+        argv = ["synth-check", real, str(tmp_path / name), "--out", str(out), "--binarise"]
+        assert main(argv) in (0, 1)  # compared (not refused), montage included
+        assert (out / "montage.png").is_file()
         results[name] = json.loads((out / "synth_check.json").read_text())
     assert results["grey"] == results["plain"]
     assert results["grey"]["yellow"]["cell_grey_p50"][2] == 1.0  # same image, same mask
