@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from bench.common import machine
+from fncssl.data.atomic import write_text
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.synth import write_synthetic_archive
 from fncssl.data.synth_check import find_labelled
@@ -201,9 +202,10 @@ def run(args: argparse.Namespace) -> dict:
     device = "cuda" if args.gpu and torch.cuda.is_available() else "cpu"
     seeds = args.seeds
     results = {"machine": machine(), "settings": vars(args), "collections": {}}
-    work = Path(tempfile.mkdtemp(prefix="sim2real-"))
-    for c in args.collections.split(","):
-        results["collections"][c] = {str(s): run_one(args, c, s, work, device) for s in seeds}
+    with tempfile.TemporaryDirectory(prefix="sim2real-") as tmp:  # archives are removed after
+        work = Path(tmp)
+        for c in args.collections.split(","):
+            results["collections"][c] = {str(s): run_one(args, c, s, work, device) for s in seeds}
     return results
 
 
@@ -305,13 +307,24 @@ def bounded(kind: type, low: float, high: float | None = None, above: bool = Fal
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--collections", default="yellow,red")
     p.add_argument(
-        "--images", type=bounded(int, 1), default=12, help="synthetic labelled images (full size)"
+        "--collections",
+        default="yellow,red",
+        help="comma-separated, each with real samples (default yellow,red)",
     )
-    p.add_argument("--steps", type=bounded(int, 1), default=300)
-    p.add_argument("--crop", type=bounded(int, 32), default=160)
-    p.add_argument("--batch", type=bounded(int, 1), default=8)
+    p.add_argument(
+        "--images",
+        type=bounded(int, 1),
+        default=12,
+        help="synthetic labelled images, full size (default 12; --gpu 283)",
+    )
+    p.add_argument(
+        "--steps", type=bounded(int, 10), default=300, help="training steps (default 300)"
+    )
+    p.add_argument(
+        "--crop", type=bounded(int, 32), default=160, help="training crop side, px (default 160)"
+    )
+    p.add_argument("--batch", type=bounded(int, 1), default=8, help="crops per step (default 8)")
     p.add_argument(
         "--pos-weight",
         type=bounded(float, 0, above=True),
@@ -334,8 +347,12 @@ def main() -> None:
         default=None,
         help="held-out synthetic images scored too (0 = none; default 4, with --gpu 60)",
     )
-    p.add_argument("--samples", default=str(SAMPLES))
-    p.add_argument("--out", default="sim2real.json")
+    p.add_argument(
+        "--samples",
+        default=str(SAMPLES),
+        help="real samples folder (default ../shared/fnc-samples)",
+    )
+    p.add_argument("--out", default="sim2real.json", help="results JSON (default ./sim2real.json)")
     p.add_argument("--threads", type=bounded(int, 1), default=2, help="CPU threads")
     p.add_argument("--gpu", action="store_true", help="paper-sized run on CUDA")
     args = p.parse_args()
@@ -345,10 +362,18 @@ def main() -> None:
     if args.heldout is None:
         args.heldout = 60 if args.gpu else 4
     if not Path(args.samples).is_dir():
-        raise SystemExit(f"real samples not found at {args.samples}")
+        p.error(f"real samples not found at {args.samples}")
+    have = sorted({x.collection for x in find_labelled(args.samples)})
+    for c in args.collections.split(","):
+        if c not in have:
+            p.error(
+                f"no real labelled {c!r} images under {args.samples} (it has: {', '.join(have)})"
+            )
+    if Path(args.out).is_dir():
+        p.error(f"--out {args.out} is a folder; give a file name")
     torch.set_num_threads(args.threads)
     results = run(args)
-    Path(args.out).write_text(json.dumps(results, indent=1, default=str))
+    write_text(args.out, json.dumps(results, indent=1, default=str))  # atomic
     print(markdown(results))
 
 

@@ -74,3 +74,23 @@ def test_the_mean_row_keeps_the_sign_and_an_unmeasurable_bias_reads_n_a():
     text = markdown({"collections": {"yellow": runs}})
     assert "| n/a | 3/0 |" in text
     assert "| +10 ± 29 | | 2/3 |" in text  # +31 and -10; the empty image has no percent
+
+
+def test_bench_refuses_a_collection_without_real_samples_before_any_work(
+    tmp_path, monkeypatch, capsys
+):
+    import numpy as np
+
+    from bench.bench_sim2real import main
+    from fncssl.data.imageio import write_image, write_mask
+
+    write_image(tmp_path / "yellow" / "images" / "a.png", np.zeros((64, 64, 3), np.uint8))
+    write_mask(tmp_path / "yellow" / "masks" / "a.png", np.zeros((64, 64), bool))
+    out = tmp_path / "s2r.json"
+    argv = ["bench_sim2real", "--samples", str(tmp_path), "--out", str(out)]
+    monkeypatch.setattr("sys.argv", [*argv, "--collections", "yellow,red"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    assert "no real labelled 'red' images" in capsys.readouterr().err
+    assert not out.exists()

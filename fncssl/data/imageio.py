@@ -69,10 +69,11 @@ def read_mask(path: str | Path, binarise: bool = False) -> np.ndarray:
     if binarise:
         return arr > 127
     shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
-    raise DataError(
-        f"{path}: mask is not binary: values {{{shown}}} (expected 0 and 255); "
-        "pass --binarise (training commands: data.binarise=true) to threshold at 127"
-    )
+    if int(values.max()) <= 127:  # thresholding would erase every object: do not suggest it
+        hint = "every value is at most 127, so --binarise would leave it empty; rescale it to 0/255"
+    else:
+        hint = "pass --binarise (training commands: data.binarise=true) to threshold at 127"
+    raise DataError(f"{path}: mask is not binary: values {{{shown}}} (expected 0 and 255); {hint}")
 
 
 def image_size(path: str | Path) -> tuple[int, int]:

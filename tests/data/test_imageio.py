@@ -43,8 +43,21 @@ def test_non_binary_mask_lists_values_and_binarise_option(tmp_path):
     with pytest.raises(DataError) as err:
         read_mask(tmp_path / "m.png")
     assert "m.png" in str(err.value) and "128" in str(err.value)
+    assert "--binarise" in str(err.value)
     got = read_mask(tmp_path / "m.png", binarise=True)
     assert got.sum() == 10 and got[7, 7]
+
+
+def test_a_dim_mask_is_not_told_to_binarise_which_would_empty_it(tmp_path):
+    """A 0/100 mask would threshold to nothing at 127: the error says to rescale it instead."""
+    arr = np.zeros((10, 10), np.uint8)
+    arr[2:5, 2:5] = 100
+    Image.fromarray(arr).save(tmp_path / "m.png")
+    with pytest.raises(DataError) as err:
+        read_mask(tmp_path / "m.png")
+    assert "m.png" in str(err.value) and "rescale it to 0/255" in str(err.value)
+    assert "pass --binarise" not in str(err.value)
+    assert not read_mask(tmp_path / "m.png", binarise=True).any()  # why it is not suggested
 
 
 def test_atomic_writer_leaves_nothing_on_failure(tmp_path):
