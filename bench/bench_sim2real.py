@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from bench.common import machine
+from fncssl.argtypes import bounded
 from fncssl.data.atomic import write_text
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.synth import write_synthetic_archive
@@ -281,28 +282,6 @@ def seed_list(text: str) -> list[int]:
     if not all(0 <= s < HELDOUT_SEED_OFFSET for s in seeds):  # held-out archives use seed + it
         raise argparse.ArgumentTypeError(f"seeds must be 0 to {HELDOUT_SEED_OFFSET - 1}: {text!r}")
     return seeds
-
-
-def bounded(kind: type, low: float, high: float | None = None, above: bool = False):
-    """An argparse type: ``kind(text)`` within [low, high] (or > low with ``above``); anything
-    else is a usage error naming the value and the range."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            noun = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
-        too_low = value <= low if above else value < low
-        if too_low or (high is not None and value > high):
-            bounds = f"> {low}" if above else f">= {low}"
-            bounds += f" and <= {high}" if high is not None else ""
-            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {bounds})")
-        return value
-
-    return parse
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fncssl.argtypes import bounded
 from fncssl.errors import FNCError
 
 
@@ -214,17 +215,6 @@ def _cmd_synth_check(a: argparse.Namespace) -> int:
     )
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1 (anything else is a usage error naming the value)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fncssl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -249,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size", default="", help="WIDTHxHEIGHT (default 1600x1200)")
     s.add_argument("--seed", type=int, default=0, help="random seed of the generator (default 0)")
     s.add_argument(
-        "--workers", type=_positive_int, default=None, help="processes (default: all cores)"
+        "--workers", type=bounded(int, 1), default=None, help="processes (default: all cores)"
     )
     s.set_defaults(func=_cmd_synth)
 
@@ -376,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="", help="output folder (default: beside SYNTH_ROOT)")
     s.add_argument(
         "--max-images",
-        type=_positive_int,
+        type=bounded(int, 1),
         default=16,
         help="images per collection and side (default 16)",
     )

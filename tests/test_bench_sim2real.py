@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from bench.bench_sim2real import bounded, count_bias, count_ok, markdown, seed_list
+from bench.bench_sim2real import count_bias, count_ok, markdown, seed_list
+from fncssl.argtypes import bounded
 
 
 def _scores(counts: list[tuple[int, int]]) -> dict:
