@@ -9,8 +9,11 @@ deviation in 16x16 blocks, and the slope of the radially averaged power spectrum
 median cell grey level of the same image. Object level (grey smoothed with a sigma of 2 px): the
 brightness of each annotated object's peak (p10, p50), and the unannotated blobs: connected
 regions of at least ``BLOB_MIN_AREA`` px brighter than the image's background median plus
-``BLOB_DELTA`` grey levels that lie mostly outside the masks (their peak p90, and how many
-there are per annotated object). These say whether "bright enough to be annotated" means the
+``BLOB_DELTA`` grey levels that lie mostly outside the masks: their peak p90, and how many
+there are per annotated object, counted apart for cell-sized blobs (``CELL_SIZED`` times the
+pooled median annotated object's area: unmarked cell bodies, the negatives a model must learn
+to skip) and smaller ones (fragments, dust, bits of fibre); larger blobs (webs of neuropil,
+haze, stripes) count in neither. These say whether "bright enough to be annotated" means the
 same in both archives; a model trained where faint cells are annotated over-detects on real
 images. Ratios are synthetic / real with one grey level
 added to both sides (``(s + 1) / (r + 1)``), so near-black statistics do not blow up; slopes
@@ -37,11 +40,13 @@ BLOCK = 16
 MATCH_BAND = (0.7, 1.4)
 BLOB_DELTA = 12.0  # grey levels above the background median that make an unannotated blob
 BLOB_MIN_AREA = 60  # px
+CELL_SIZED = (0.5, 4.0)  # a blob's area range, in median annotated object areas
 PLAIN_RATIO = {  # compared without the +1 floor
     "psd_slope",
     "contrast",
     "bright_unannotated_pct",
-    "unannotated_blobs_per_object",
+    "cell_sized_blobs_per_object",
+    "small_blobs_per_object",
 }
 
 
@@ -165,26 +170,32 @@ def image_stats(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | f
 
 
 def object_peaks(grey: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | float]:
-    """Peak brightness of annotated objects and of unannotated blobs (see the module doc).
+    """Peak brightness and area of annotated objects and of unannotated blobs (module doc).
 
-    ``grey`` uint8 (H, W), ``mask`` bool (H, W). Returns float arrays ``peak_in`` (one value per
-    annotated object), ``peak_blob`` (one per unannotated blob) and the scalar ``n_objects``.
+    ``grey`` uint8 (H, W), ``mask`` bool (H, W). Returns float arrays ``peak_in`` and
+    ``area_in`` (one value per annotated object, area in px), ``peak_blob`` and ``area_blob``
+    (one per unannotated blob), and the scalar ``n_objects``.
     """
     smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 2.0)
     objects, n_obj = ndi.label(mask)
-    peak_in = ndi.maximum(smooth, objects, np.arange(1, n_obj + 1)) if n_obj else np.empty(0)
+    ids = np.arange(1, n_obj + 1)
+    peak_in = ndi.maximum(smooth, objects, ids) if n_obj else np.empty(0)
+    area_in = ndi.sum_labels(np.ones_like(smooth), objects, ids) if n_obj else np.empty(0)
     level = float(np.median(smooth[~mask])) if (~mask).any() else 0.0
     blobs, n = ndi.label(smooth > level + BLOB_DELTA)
-    peak_blob = np.empty(0)
+    peak_blob = area_blob = np.empty(0)
     if n:
         idx = np.arange(1, n + 1)
         area = ndi.sum_labels(np.ones_like(smooth), blobs, idx)
         inside = ndi.mean(mask.astype(np.float32), blobs, idx)
         keep = (area >= BLOB_MIN_AREA) & (inside <= 0.3)
         peak_blob = ndi.maximum(smooth, blobs, idx)[keep]
+        area_blob = area[keep]
     return {
         "peak_in": np.asarray(peak_in, np.float64),
+        "area_in": np.asarray(area_in, np.float64),
         "peak_blob": np.asarray(peak_blob, np.float64),
+        "area_blob": np.asarray(area_blob, np.float64),
         "n_objects": float(n_obj),
     }
 
@@ -217,7 +228,13 @@ def collection_stats(items: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, fl
     s["object_peak_p10"], s["object_peak_p50"] = _pct(peak_in, 10), _pct(peak_in, 50)
     s["unannotated_blob_peak_p90"] = _pct(peak_blob, 90)
     n_obj = sum(p["n_objects"] for p in per)
-    s["unannotated_blobs_per_object"] = peak_blob.size / n_obj if n_obj else float("nan")
+    area_in, area_blob = cat("area_in"), cat("area_blob")
+    area_obj = _pct(area_in, 50) if area_in.size else 0.0
+    small = area_blob < CELL_SIZED[0] * area_obj
+    cell_sized = ~small & (area_blob <= CELL_SIZED[1] * area_obj)
+    nan = float("nan")
+    s["cell_sized_blobs_per_object"] = float(cell_sized.sum()) / n_obj if n_obj else nan
+    s["small_blobs_per_object"] = float(small.sum()) / n_obj if n_obj else nan
     for i, ch in enumerate("RGB"):
         s[f"cell_mean_{ch}"] = float(ri[:, i].mean()) if ri.size else float("nan")
         s[f"bg_mean_{ch}"] = float(ro[:, i].mean()) if ro.size else float("nan")
@@ -264,10 +281,10 @@ def to_text(table: dict, real: list[Labelled], synth: list[Labelled]) -> str:
         nr = sum(x.collection == c for x in real)
         ns = sum(x.collection == c for x in synth)
         lines.append(f"== {c}: {nr} real vs {ns} synthetic image(s)")
-        lines.append(f"{'statistic':26s} {'real':>9s} {'synthetic':>10s} {'ratio':>7s}")
+        lines.append(f"{'statistic':28s} {'real':>9s} {'synthetic':>10s} {'ratio':>7s}")
         for k, (rv, sv, q) in rows.items():
             flag = "" if MATCH_BAND[0] <= q <= MATCH_BAND[1] else "  <-- outside [0.7, 1.4]"
-            lines.append(f"{k:26s} {rv:9.3f} {sv:10.3f} {q:7.3f}{flag}")
+            lines.append(f"{k:28s} {rv:9.3f} {sv:10.3f} {q:7.3f}{flag}")
         bad = sum(not (MATCH_BAND[0] <= q <= MATCH_BAND[1]) for _, _, q in rows.values())
         lines.append(f"{len(rows) - bad}/{len(rows)} ratios within [0.7, 1.4]")
     for c in COLLECTIONS:

@@ -315,6 +315,9 @@ def test_a_style_change_redraws_only_the_layers_it_touches():
     changing the cells changes the mask."""
     base = STYLES["yellow"]
     clutter = dataclasses.replace(base, dotted=1.0 - base.dotted, neuropil=0.0, neurites=5)
+    negatives = dataclasses.replace(  # unmarked cells, fragments and tissue: not the annotation
+        base, faint_ratio=2.0, faint_area=0.5, fragments=80.0, tissue_contrast=2.0
+    )
     cells = dataclasses.replace(base, area_sigma=base.area_sigma * 2)
     size = (480, 360)
     ref = render_image(np.random.default_rng(11), base, size)
@@ -322,6 +325,9 @@ def test_a_style_change_redraws_only_the_layers_it_touches():
     other = render_image(np.random.default_rng(11), clutter, size)
     assert np.array_equal(other.mask, ref.mask)
     assert not np.array_equal(other.image, ref.image)
+    again = render_image(np.random.default_rng(11), negatives, size)
+    assert np.array_equal(again.mask, ref.mask)
+    assert not np.array_equal(again.image, ref.image)
     assert not np.array_equal(render_image(np.random.default_rng(11), cells, size).mask, ref.mask)
 
 

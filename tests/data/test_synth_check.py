@@ -94,11 +94,19 @@ def test_object_peaks_count_only_unannotated_blobs_big_and_bright_enough():
     s = collection_stats([(img, mask)])
     assert s["object_peak_p50"] == pytest.approx(100, abs=0.5)  # smoothing keeps a 20 px peak
     assert s["unannotated_blob_peak_p90"] == pytest.approx(100 * 0.9973**2, abs=0.5)
-    assert s["unannotated_blobs_per_object"] == 1.0
-    mask[60:72, 60:72] = True  # now annotated: no unannotated blob left, two objects
+    # above the background + BLOB_DELTA the smoothed 12x12 blob covers 244 px, at least
+    # CELL_SIZED (half) of the 400 px cell: a cell-sized blob
+    assert s["cell_sized_blobs_per_object"] == 1.0 and s["small_blobs_per_object"] == 0.0
+    img[60:68, 100:108] = (100, 50, 0)  # an 8x8 blob covers 132 px: a small one
     s = collection_stats([(img, mask)])
-    assert s["unannotated_blobs_per_object"] == 0.0
-    assert s["object_peak_p10"] == pytest.approx(99.5, abs=0.2)  # the 12 px blob, smoothed
+    assert s["cell_sized_blobs_per_object"] == 1.0 and s["small_blobs_per_object"] == 1.0
+    mask[60:68, 100:108] = True  # now annotated: two objects, no small blob left
+    s = collection_stats([(img, mask)])
+    assert s["cell_sized_blobs_per_object"] == 0.5 and s["small_blobs_per_object"] == 0.0
+    assert 92.0 < s["object_peak_p10"] < 94.0  # the 8 px object, dimmed by the smoothing
+    img[100:, :] = (100, 50, 0)  # a bright band far over CELL_SIZED's upper bound: in neither
+    s = collection_stats([(img, mask)])
+    assert s["cell_sized_blobs_per_object"] == 0.5 and s["small_blobs_per_object"] == 0.0
 
 
 def test_synthetic_yellow_annotates_the_cells_a_real_annotator_would(samples_dir):
