@@ -229,12 +229,11 @@ def collection_stats(items: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, fl
     s["unannotated_blob_peak_p90"] = _pct(peak_blob, 90)
     n_obj = sum(p["n_objects"] for p in per)
     area_in, area_blob = cat("area_in"), cat("area_blob")
-    area_obj = _pct(area_in, 50) if area_in.size else 0.0
+    area_obj = _pct(area_in, 50)  # NaN without objects; then n_obj is 0 and both are NaN
     small = area_blob < CELL_SIZED[0] * area_obj
     cell_sized = ~small & (area_blob <= CELL_SIZED[1] * area_obj)
-    nan = float("nan")
-    s["cell_sized_blobs_per_object"] = float(cell_sized.sum()) / n_obj if n_obj else nan
-    s["small_blobs_per_object"] = float(small.sum()) / n_obj if n_obj else nan
+    for key, chosen in (("cell_sized", cell_sized), ("small", small)):
+        s[f"{key}_blobs_per_object"] = float(chosen.sum()) / n_obj if n_obj else float("nan")
     for i, ch in enumerate("RGB"):
         s[f"cell_mean_{ch}"] = float(ri[:, i].mean()) if ri.size else float("nan")
         s[f"bg_mean_{ch}"] = float(ro[:, i].mean()) if ro.size else float("nan")
