@@ -24,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -284,6 +286,12 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a job scheduler) unwinds like Ctrl-C, so the temporary archives are
+    removed; exit status 143 = 128 + SIGTERM."""
+    sys.exit(128 + signum)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
@@ -351,6 +359,7 @@ def main() -> None:
     if Path(args.out).is_dir():
         p.error(f"--out {args.out} is a folder; give a file name")
     torch.set_num_threads(args.threads)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     results = run(args)
     write_text(args.out, json.dumps(results, indent=1, default=str))  # atomic
     print(markdown(results))

@@ -95,3 +95,41 @@ def test_bench_refuses_a_collection_without_real_samples_before_any_work(
     assert stop.value.code == 2
     assert "no real labelled 'red' images" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_bench_stopped_by_sigterm_removes_its_synthetic_archives(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from fncssl.data.imageio import write_image, write_mask
+
+    write_image(tmp_path / "yellow" / "images" / "a.png", np.zeros((64, 64, 3), np.uint8))
+    write_mask(tmp_path / "yellow" / "masks" / "a.png", np.zeros((64, 64), bool))
+    scratch, out = tmp_path / "scratch", tmp_path / "s2r.json"
+    scratch.mkdir()
+    args = ["--samples", str(tmp_path), "--collections", "yellow", "--images", "1"]
+    args += ["--steps", "100000", "--seeds", "0", "--heldout", "0", "--threads", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_sim2real", *args, "--out", str(out)],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen = []
+    for line in proc.stdout:  # wait until it trains on an archive it rendered
+        seen.append(line)
+        if "step" in line:
+            break
+    assert list(scratch.glob("sim2real-*")), "".join(seen)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    time.sleep(0.1)
+    assert not list(scratch.iterdir()) and not out.exists()

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from fncssl.data.imageio import read_image, read_mask
+from fncssl.data.imageio import check_same_size, read_image, read_mask
 from fncssl.data.layout import ImageRecord
 from fncssl.errors import DataError
 
@@ -180,10 +180,7 @@ class LabelledCrops(_CropDataset):
         rng = self._rng(index)
         rec = self.records[int(rng.integers(len(self.records)))]
         img, mask = self._image(rec), self._mask(rec)
-        if mask.shape != img.shape[:2]:
-            raise DataError(
-                f"{rec.mask}: mask size {mask.shape} differs from image {img.shape[:2]}"
-            )
+        check_same_size(img, mask, str(rec.image), str(rec.mask))
         if rec.key not in self._centres:
             self._centres[rec.key] = np.argwhere(mask[::4, ::4]) * 4
         y, x = _crop_origin(

@@ -89,6 +89,21 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return h, w
 
 
+def check_same_size(
+    image: np.ndarray, mask: np.ndarray, image_name: str = "", mask_name: str = ""
+) -> None:
+    """Raise one DataError, naming both files when names are given, if ``mask`` (H, W) is not
+    the size of ``image`` (H, W[, C]); sizes are printed width x height, as viewers show them."""
+    if image.shape[:2] == mask.shape[:2]:
+        return
+    (ih, iw), (mh, mw) = image.shape[:2], mask.shape[:2]
+    where = f"{image_name}: " if image_name else ""
+    raise DataError(
+        f"{where}image {iw}x{ih} and its mask {mask_name + ' ' if mask_name else ''}{mw}x{mh}"
+        " (width x height) differ in size"
+    )
+
+
 def encode_png(array: np.ndarray, compression: int = 3) -> bytes:
     """PNG bytes of an (H, W) or (H, W, 3) RGB uint8 array."""
     arr = array

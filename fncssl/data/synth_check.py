@@ -31,7 +31,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from fncssl.config import COLLECTIONS
-from fncssl.data.imageio import read_image, read_mask
+from fncssl.data.imageio import check_same_size, read_image, read_mask
 from fncssl.data.layout import open_archive
 from fncssl.errors import DataError
 
@@ -145,8 +145,7 @@ def image_stats(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | f
 
     ``image`` uint8 (H, W, 3) RGB, ``mask`` bool (H, W).
     """
-    if image.shape[:2] != mask.shape:
-        raise DataError(f"image {image.shape[:2]} and mask {mask.shape} differ in size")
+    check_same_size(image, mask)
     grey = image.max(axis=2)
     sat = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)[..., 1]
     ring = cv2.dilate(mask.astype(np.uint8), np.ones((2 * RING + 1,) * 2, np.uint8)) > 0
@@ -251,10 +250,7 @@ def _read_pair(x: Labelled, binarise: bool = False) -> tuple[np.ndarray, np.ndar
     """(RGB image, boolean mask) of one labelled image; a size mismatch names both files.
     Non-binary masks are refused unless ``binarise`` (then thresholded at > 127)."""
     image, mask = read_image(x.image), read_mask(x.mask, binarise)
-    if image.shape[:2] != mask.shape:
-        raise DataError(
-            f"{x.image}: image {image.shape[:2]} and its mask {x.mask} {mask.shape} differ in size"
-        )
+    check_same_size(image, mask, str(x.image), str(x.mask))
     return image, mask
 
 

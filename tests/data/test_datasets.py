@@ -1,8 +1,10 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
 from fncssl.data.datasets import DecodedImageCache, LabelledCrops, UnlabelledCrops
-from fncssl.data.imageio import read_image, read_mask
+from fncssl.data.imageio import read_image, read_mask, write_mask
 from fncssl.data.layout import open_archive
 from fncssl.errors import DataError
 
@@ -73,3 +75,13 @@ def test_unlabelled_crops_and_bad_sizes(synth_root):
         LabelledCrops([], 64, 1)
     with pytest.raises(DataError, match="masks"):
         LabelledCrops(unl, 64, 1)
+
+
+def test_a_mask_of_another_size_names_both_files(records, tmp_path):
+    rec = records[0]
+    small = tmp_path / "small.png"
+    write_mask(small, read_mask(rec.mask)[:-8])
+    odd = [dataclasses.replace(rec, mask=small)]
+    with pytest.raises(DataError, match="differ in size") as err:
+        LabelledCrops(odd, crop_size=64, samples_per_epoch=1, seed=0)[0]
+    assert str(rec.image) in str(err.value) and str(small) in str(err.value)

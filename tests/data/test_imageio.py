@@ -3,7 +3,13 @@ import pytest
 from PIL import Image
 
 from fncssl.data.atomic import atomic_open
-from fncssl.data.imageio import read_image, read_mask, write_image, write_mask
+from fncssl.data.imageio import (
+    check_same_size,
+    read_image,
+    read_mask,
+    write_image,
+    write_mask,
+)
 from fncssl.errors import DataError
 
 
@@ -68,3 +74,15 @@ def test_atomic_writer_leaves_nothing_on_failure(tmp_path):
         raise RuntimeError("boom")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_size_check_names_both_files_width_by_height():
+    image, mask = np.zeros((120, 160, 3), np.uint8), np.zeros((120, 150), bool)
+    check_same_size(image, np.zeros((120, 160), bool), "a.png", "m.png")  # same size: no error
+    with pytest.raises(DataError) as err:
+        check_same_size(image, mask, "a.png", "m.png")
+    assert str(err.value) == (
+        "a.png: image 160x120 and its mask m.png 150x120 (width x height) differ in size"
+    )
+    with pytest.raises(DataError, match="^image 160x120 and its mask 150x120 "):
+        check_same_size(image, mask)
