@@ -17,7 +17,9 @@ haze, stripes) count in neither. These say whether "bright enough to be annotate
 same in both archives; a model trained where faint cells are annotated over-detects on real
 images. Ratios are synthetic / real with one grey level
 added to both sides (``(s + 1) / (r + 1)``), so near-black statistics do not blow up; slopes
-are compared as plain ratios. A ratio in [0.7, 1.4] counts as matched.
+are compared as plain ratios. A ratio in [0.7, 1.4] counts as matched. Each statistic is
+also measured on every real image alone; their min and max show how far the real samples
+disagree among themselves (shown, never used to judge a match).
 """
 
 from __future__ import annotations
@@ -205,7 +207,11 @@ def _pct(x: np.ndarray, q: float) -> float:
 
 def collection_stats(items: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
     """Pooled statistics of (image, mask) pairs of one collection."""
-    per = [image_stats(im, m) for im, m in items]
+    return pooled_stats([image_stats(im, m) for im, m in items])
+
+
+def pooled_stats(per: list[dict]) -> dict[str, float]:
+    """The collection statistics of several :func:`image_stats` results pooled together."""
 
     def cat(key: str) -> np.ndarray:
         return np.concatenate([p[key] for p in per])
@@ -254,18 +260,29 @@ def _read_pair(x: Labelled, binarise: bool = False) -> tuple[np.ndarray, np.ndar
     return image, mask
 
 
+Row = tuple[float, float, float, float, float]  # real, synthetic, ratio, real min, real max
+
+
 def compare(
     real: list[Labelled], synth: list[Labelled], binarise: bool = False
-) -> dict[str, dict[str, tuple[float, float, float]]]:
-    """{collection: {statistic: (real, synthetic, ratio)}} for collections present in both."""
-    table: dict[str, dict[str, tuple[float, float, float]]] = {}
+) -> dict[str, dict[str, Row]]:
+    """{collection: {statistic: (real, synthetic, ratio, real min, real max)}} for collections
+    present in both. Real and synthetic are pooled over their images; min and max are over the
+    real images each measured alone (blob counts then use that image's own median object), so
+    they show how far the real samples themselves disagree."""
+    table: dict[str, dict[str, Row]] = {}
     for c in COLLECTIONS:
-        r = [_read_pair(x, binarise) for x in real if x.collection == c]
+        r = [image_stats(*_read_pair(x, binarise)) for x in real if x.collection == c]
         s = [_read_pair(x, binarise) for x in synth if x.collection == c]
         if not r or not s:
             continue
-        rs, ss = collection_stats(r), collection_stats(s)
-        table[c] = {k: (rs[k], ss[k], ratio(k, ss[k], rs[k])) for k in rs}
+        rs, ss = pooled_stats(r), collection_stats(s)
+        alone = [pooled_stats([one]) for one in r]
+        table[c] = {}
+        for k in rs:
+            vals = [a[k] for a in alone if math.isfinite(a[k])]
+            lo, hi = (min(vals), max(vals)) if vals else (math.nan, math.nan)
+            table[c][k] = (rs[k], ss[k], ratio(k, ss[k], rs[k]), lo, hi)
     return table
 
 
@@ -276,11 +293,17 @@ def to_text(table: dict, real: list[Labelled], synth: list[Labelled]) -> str:
         nr = sum(x.collection == c for x in real)
         ns = sum(x.collection == c for x in synth)
         lines.append(f"== {c}: {nr} real vs {ns} synthetic image(s)")
-        lines.append(f"{'statistic':28s} {'real':>9s} {'synthetic':>10s} {'ratio':>7s}")
-        for k, (rv, sv, q) in rows.items():
-            flag = "" if MATCH_BAND[0] <= q <= MATCH_BAND[1] else "  <-- outside [0.7, 1.4]"
-            lines.append(f"{k:28s} {rv:9.3f} {sv:10.3f} {q:7.3f}{flag}")
-        bad = sum(not (MATCH_BAND[0] <= q <= MATCH_BAND[1]) for _, _, q in rows.values())
+        head = f"{'statistic':28s} {'real':>9s} {'real per image':>19s} {'synthetic':>10s}"
+        lines.append(f"{head} {'ratio':>7s}")
+        for k, (rv, sv, q, lo, hi) in rows.items():
+            flag = ""
+            if not MATCH_BAND[0] <= q <= MATCH_BAND[1]:
+                flag = "  <-- outside [0.7, 1.4]"
+                if lo <= sv <= hi:
+                    flag += "; inside the real images' own range"
+            spread = f"{lo:8.3f} - {hi:8.3f}"
+            lines.append(f"{k:28s} {rv:9.3f} {spread:>19s} {sv:10.3f} {q:7.3f}{flag}")
+        bad = sum(not (MATCH_BAND[0] <= row[2] <= MATCH_BAND[1]) for row in rows.values())
         lines.append(f"{len(rows) - bad}/{len(rows)} ratios within [0.7, 1.4]")
     for c in COLLECTIONS:
         if c not in table:
@@ -351,9 +374,9 @@ def montage(
 def all_matched(table: dict) -> bool:
     """True when every ratio of every compared collection is inside MATCH_BAND."""
     return all(
-        MATCH_BAND[0] <= q <= MATCH_BAND[1] and math.isfinite(q)
+        MATCH_BAND[0] <= row[2] <= MATCH_BAND[1] and math.isfinite(row[2])
         for rows in table.values()
-        for _, _, q in rows.values()
+        for row in rows.values()
     )
 
 

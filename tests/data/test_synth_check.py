@@ -4,7 +4,14 @@ import pytest
 from fncssl.cli import main
 from fncssl.data.imageio import read_image, read_mask, write_image, write_mask
 from fncssl.data.synth_camera import draw_domain
-from fncssl.data.synth_check import collection_stats, compare, find_labelled, psd_slope, ratio
+from fncssl.data.synth_check import (
+    collection_stats,
+    compare,
+    find_labelled,
+    psd_slope,
+    ratio,
+    to_text,
+)
 from fncssl.data.synth_render import render_image
 from fncssl.data.synth_style import STYLES
 from fncssl.errors import DataError
@@ -52,10 +59,33 @@ def test_compare_two_flat_folders_gives_the_known_ratios(tmp_path):
         write_mask(tmp_path / name / "yellow" / "masks" / "a.png", mask)
     real, synth = find_labelled(tmp_path / "real"), find_labelled(tmp_path / "synth")
     rows = compare(real, synth)["yellow"]
-    assert rows["cell_grey_p50"] == (100.0, 50.0, pytest.approx(51 / 101))
+    assert rows["cell_grey_p50"] == (100.0, 50.0, pytest.approx(51 / 101), 100.0, 100.0)
     assert rows["bg_grey_p50"][2] == pytest.approx(1.0)
     with pytest.raises(DataError, match="no (labelled )?images"):
         find_labelled(tmp_path)
+
+
+def test_real_per_image_range_is_each_real_image_measured_alone(tmp_path):
+    cases = {"real/yellow/a": (100, 10), "real/yellow/b": (40, 30), "synth/yellow/a": (30, 10)}
+    for name, (cell, bg) in cases.items():
+        root, stem = name.rsplit("/", 1)
+        img, mask = _case(cell, bg, False)
+        write_image(tmp_path / root / "images" / f"{stem}.png", img)
+        write_mask(tmp_path / root / "masks" / f"{stem}.png", mask)
+    real, synth = find_labelled(tmp_path / "real"), find_labelled(tmp_path / "synth")
+    table = compare(real, synth)
+    alone = [collection_stats([_case(100, 10, False)]), collection_stats([_case(40, 30, False)])]
+    for key, (_, _, _, lo, hi) in table["yellow"].items():
+        if np.isfinite(lo):
+            assert (lo, hi) == (min(a[key] for a in alone), max(a[key] for a in alone)), key
+    assert table["yellow"]["bg_grey_p50"][3:] == (10.0, 30.0)
+    # synthetic background 10: half the pooled real median, yet one real image has it too
+    line = next(x for x in to_text(table, real, synth).splitlines() if x.startswith("bg_grey_p50"))
+    assert "outside [0.7, 1.4]; inside the real images' own range" in line
+    line = next(
+        x for x in to_text(table, real, synth).splitlines() if x.startswith("cell_grey_p50")
+    )
+    assert "outside" in line and "own range" not in line  # 30: below both real images' 40, 100
 
 
 def test_synth_check_cli_against_the_real_samples(samples_dir, synth_root, tmp_path, capsys):
