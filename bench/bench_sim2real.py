@@ -113,7 +113,10 @@ def train(
         opt.step()
         sched.step()
         if step % 10 == 0 or step == steps - 1:
-            print(f"  step {step:5d} loss {loss.item():.3f} ({time.perf_counter() - t0:.0f} s)")
+            print(
+                f"  step {step:5d} loss {loss.item():.3f} ({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
     return model.eval()
 
 
@@ -150,7 +153,10 @@ def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, de
     images = [read_image(x.image) for x in found]
     masks = [read_mask(x.mask) for x in found]
     t_synth = time.perf_counter() - t0
-    print(f"{collection} seed {seed}: {len(images)} synthetic images in {t_synth:.0f} s; training")
+    print(
+        f"{collection} seed {seed}: {len(images)} synthetic images in {t_synth:.0f} s; training",
+        flush=True,
+    )
     model = train(
         images,
         masks,
@@ -288,7 +294,8 @@ def seed_list(text: str) -> list[int]:
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     """SIGTERM (``kill``, a job scheduler) unwinds like Ctrl-C, so the temporary archives are
-    removed; exit status 143 = 128 + SIGTERM."""
+    removed; exit status 143 = 128 + SIGTERM. A second SIGTERM cannot cut that clean-up short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(128 + signum)
 
 

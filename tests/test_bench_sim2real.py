@@ -2,11 +2,19 @@
 
 import argparse
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bench.bench_sim2real import count_bias, count_ok, markdown, seed_list
+from bench.bench_sim2real import count_bias, count_ok, main, markdown, seed_list
 from fncssl.argtypes import bounded
+from fncssl.data.imageio import write_image, write_mask
 
 
 def _scores(counts: list[tuple[int, int]]) -> dict:
@@ -80,11 +88,6 @@ def test_the_mean_row_keeps_the_sign_and_an_unmeasurable_bias_reads_n_a():
 def test_bench_refuses_a_collection_without_real_samples_before_any_work(
     tmp_path, monkeypatch, capsys
 ):
-    import numpy as np
-
-    from bench.bench_sim2real import main
-    from fncssl.data.imageio import write_image, write_mask
-
     write_image(tmp_path / "yellow" / "images" / "a.png", np.zeros((64, 64, 3), np.uint8))
     write_mask(tmp_path / "yellow" / "masks" / "a.png", np.zeros((64, 64), bool))
     out = tmp_path / "s2r.json"
@@ -98,38 +101,30 @@ def test_bench_refuses_a_collection_without_real_samples_before_any_work(
 
 
 def test_a_bench_stopped_by_sigterm_removes_its_synthetic_archives(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    import numpy as np
-
-    from fncssl.data.imageio import write_image, write_mask
-
     write_image(tmp_path / "yellow" / "images" / "a.png", np.zeros((64, 64, 3), np.uint8))
     write_mask(tmp_path / "yellow" / "masks" / "a.png", np.zeros((64, 64), bool))
-    scratch, out = tmp_path / "scratch", tmp_path / "s2r.json"
+    scratch, out, log = tmp_path / "scratch", tmp_path / "s2r.json", tmp_path / "log.txt"
     scratch.mkdir()
     args = ["--samples", str(tmp_path), "--collections", "yellow", "--images", "1"]
     args += ["--steps", "100000", "--seeds", "0", "--heldout", "0", "--threads", "1"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.bench_sim2real", *args, "--out", str(out)],
-        cwd=Path(__file__).resolve().parents[1],
-        env={**os.environ, "TMPDIR": str(scratch)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    seen = []
-    for line in proc.stdout:  # wait until it trains on an archive it rendered
-        seen.append(line)
-        if "step" in line:
-            break
-    assert list(scratch.glob("sim2real-*")), "".join(seen)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143
-    time.sleep(0.1)
+    with log.open("w") as sink:  # a file, not a pipe: the child can never block on it
+        proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "bench.bench_sim2real", *args, "--out", str(out)],
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "TMPDIR": str(scratch)},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while "step" not in log.read_text():  # wait until it trains on an archive it rendered
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert list(scratch.glob("sim2real-*")), log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143, log.read_text()
+    finally:
+        proc.kill()  # a no-op once it has exited; never leave a trainer running
+        proc.wait()
     assert not list(scratch.iterdir()) and not out.exists()

@@ -269,7 +269,10 @@ def compare(
     """{collection: {statistic: (real, synthetic, ratio, real min, real max)}} for collections
     present in both. Real and synthetic are pooled over their images; min and max are over the
     real images each measured alone (blob counts then use that image's own median object), so
-    they show how far the real samples themselves disagree."""
+    they show how far the real samples themselves disagree. The pooled figure need not lie
+    between them (pooled blob counts use the pooled median object); an image on which a
+    statistic cannot be measured (NaN, e.g. no object) is left out of the range, and the range
+    is NaN when no image has it."""
     table: dict[str, dict[str, Row]] = {}
     for c in COLLECTIONS:
         r = [image_stats(*_read_pair(x, binarise)) for x in real if x.collection == c]
@@ -299,7 +302,7 @@ def to_text(table: dict, real: list[Labelled], synth: list[Labelled]) -> str:
             flag = ""
             if not MATCH_BAND[0] <= q <= MATCH_BAND[1]:
                 flag = "  <-- outside [0.7, 1.4]"
-                if lo <= sv <= hi:
+                if math.isfinite(q) and lo <= sv <= hi:
                     flag += "; inside the real images' own range"
             spread = f"{lo:8.3f} - {hi:8.3f}"
             lines.append(f"{k:28s} {rv:9.3f} {spread:>19s} {sv:10.3f} {q:7.3f}{flag}")
@@ -389,6 +392,9 @@ def run_synth_check(
     binarise: bool = False,
 ) -> int:
     """Print the comparison, write ``synth_check.txt/json`` and ``montage.png``; 0 if matched.
+
+    The JSON holds ``{collection: {statistic: [real, synthetic, ratio, real min, real max]}}``
+    (see :func:`compare`), with null where a value could not be measured.
 
     ``out`` defaults to ``<synth_root>-synth-check`` beside (never inside) the inputs.
     """

@@ -15,7 +15,7 @@ import numpy as np
 
 from fncssl.data.annotation import ImageAnnotation
 from fncssl.data.formats import FORMATS, format_path, read_partition
-from fncssl.data.imageio import read_image, read_mask
+from fncssl.data.imageio import check_same_size, read_image, read_mask
 from fncssl.data.layout import LABELLED_PARTITIONS, Archive
 from fncssl.data.objects import iou_matrix, label_objects, label_overlap, polygons_to_labels
 from fncssl.data.progress import progress
@@ -90,11 +90,10 @@ def validate_archive(
         except DataError as exc:
             report.problems.append(str(exc))
             continue
-        if mask.shape != image.shape[:2]:
-            report.problems.append(
-                f"{rec.mask}: mask size {mask.shape[1]}x{mask.shape[0]} does not match image "
-                f"{rec.image.name} {image.shape[1]}x{image.shape[0]}"
-            )
+        try:
+            check_same_size(image, mask, str(rec.image), str(rec.mask))
+        except DataError as exc:
+            report.problems.append(str(exc))
             continue
         masks[rec.key] = encode_mask(mask)  # compact: a full archive's masks stay small
     if archive.version != "v2":

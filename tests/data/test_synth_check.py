@@ -88,6 +88,29 @@ def test_real_per_image_range_is_each_real_image_measured_alone(tmp_path):
     assert "outside" in line and "own range" not in line  # 30: below both real images' 40, 100
 
 
+def test_real_range_leaves_out_an_image_where_a_statistic_is_not_measured(tmp_path):
+    cases = {"real/yellow/a": (100, 10), "synth/yellow/a": (60, 10)}
+    for name, (cell, bg) in cases.items():
+        root, stem = name.rsplit("/", 1)
+        img, mask = _case(cell, bg, False)
+        write_image(tmp_path / root / "images" / f"{stem}.png", img)
+        write_mask(tmp_path / root / "masks" / f"{stem}.png", mask)
+    blank = _case(100, 30, False)[0]  # no annotated object: object statistics are NaN
+    write_image(tmp_path / "real" / "yellow" / "images" / "b.png", blank)
+    write_mask(tmp_path / "real" / "yellow" / "masks" / "b.png", np.zeros((128, 128), bool))
+    real, synth = find_labelled(tmp_path / "real"), find_labelled(tmp_path / "synth")
+    for order in (real, real[::-1]):  # the range must not depend on which image comes first
+        rows = compare(order, synth)["yellow"]
+        assert rows["cell_grey_p50"][3:] == (100.0, 100.0)
+        assert rows["bg_grey_p50"][3:] == (10.0, 30.0)
+
+
+def test_no_range_note_on_a_ratio_that_could_not_be_computed():
+    table = {"yellow": {"contrast": (1.0, 2.0, float("nan"), 0.0, 5.0)}}
+    line = to_text(table, [], []).splitlines()[2]
+    assert "outside" in line and "own range" not in line
+
+
 def test_synth_check_cli_against_the_real_samples(samples_dir, synth_root, tmp_path, capsys):
     out = tmp_path / "check"
     code = main(
