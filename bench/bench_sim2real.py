@@ -370,6 +370,7 @@ def main() -> None:
     results = run(args)
     write_text(args.out, json.dumps(results, indent=1, default=str))  # atomic
     print(markdown(results))
+    print(f"\nwritten: {Path(args.out).resolve()}")
 
 
 if __name__ == "__main__":

@@ -383,6 +383,23 @@ def all_matched(table: dict) -> bool:
     )
 
 
+def _check_out(folder: Path, inputs: tuple[Path, ...]) -> None:
+    """Refuse an output folder that cannot be made (a file on its path) or that lies inside an
+    input, where it would become part of that archive."""
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                what = (
+                    "exists and is not a folder" if above == folder else f"is under a file, {above}"
+                )
+                raise DataError(f"--out {folder} {what}")
+            break
+    where = folder.resolve()
+    for root in inputs:
+        if where.is_relative_to(root.resolve()):
+            raise DataError(f"--out {folder} lies inside the input {root}; write it beside, not in")
+
+
 def run_synth_check(
     real_root: Path,
     synth_root: Path,
@@ -402,8 +419,7 @@ def run_synth_check(
     from fncssl.data.imageio import write_image
 
     folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"
-    if folder.exists() and not folder.is_dir():  # refused before any work
-        raise DataError(f"--out {folder} exists and is not a folder")
+    _check_out(folder, (real_root, synth_root))  # refused before any work
     real = find_labelled(real_root, max_images)
     synth = find_labelled(synth_root, max_images)
     table = compare(real, synth, binarise)

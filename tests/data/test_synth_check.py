@@ -217,6 +217,11 @@ def test_synth_check_refuses_before_writing_anything(tmp_path, capsys):
     argv = ["synth-check", str(tmp_path / "real"), str(tmp_path / "real")]
     assert main([*argv, "--out", str(tmp_path / "afile")]) == 2
     assert "afile exists and is not a folder" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "afile" / "sub")]) == 2  # no traceback at the end
+    assert f"is under a file, {tmp_path / 'afile'}" in capsys.readouterr().err
+    inside = tmp_path / "real" / "check"
+    assert main([*argv, "--out", str(inside)]) == 2
+    assert "lies inside the input" in capsys.readouterr().err and not inside.exists()
 
 
 def test_synth_check_json_is_strict_when_a_statistic_cannot_be_measured(tmp_path, capsys):
