@@ -180,8 +180,8 @@ class LabelledCrops(_CropDataset):
         rng = self._rng(index)
         rec = self.records[int(rng.integers(len(self.records)))]
         img, mask = self._image(rec), self._mask(rec)
-        check_same_size(img, mask, str(rec.image), str(rec.mask))
-        if rec.key not in self._centres:
+        if rec.key not in self._centres:  # once per image: its sizes and cell positions
+            check_same_size(img, mask, str(rec.image), str(rec.mask))
             self._centres[rec.key] = np.argwhere(mask[::4, ::4]) * 4
         y, x = _crop_origin(
             rng, mask.shape, self.crop_size, self._centres[rec.key], self.foreground_bias

@@ -89,19 +89,26 @@ def image_size(path: str | Path) -> tuple[int, int]:
     return h, w
 
 
+def size_mismatch(
+    image: np.ndarray, mask: np.ndarray, image_name: str = "", mask_name: str = ""
+) -> str | None:
+    """Why ``mask`` (H, W) is not the size of ``image`` (H, W[, C]), naming both files when
+    names are given and printing sizes width x height, as viewers show them; None if it is."""
+    if image.shape[:2] == mask.shape[:2]:
+        return None
+    (ih, iw), (mh, mw) = image.shape[:2], mask.shape[:2]
+    where = f"{image_name}: " if image_name else ""
+    named = f"{mask_name} " if mask_name else ""
+    return f"{where}image {iw}x{ih} and its mask {named}{mw}x{mh} (width x height) differ in size"
+
+
 def check_same_size(
     image: np.ndarray, mask: np.ndarray, image_name: str = "", mask_name: str = ""
 ) -> None:
-    """Raise one DataError, naming both files when names are given, if ``mask`` (H, W) is not
-    the size of ``image`` (H, W[, C]); sizes are printed width x height, as viewers show them."""
-    if image.shape[:2] == mask.shape[:2]:
-        return
-    (ih, iw), (mh, mw) = image.shape[:2], mask.shape[:2]
-    where = f"{image_name}: " if image_name else ""
-    raise DataError(
-        f"{where}image {iw}x{ih} and its mask {mask_name + ' ' if mask_name else ''}{mw}x{mh}"
-        " (width x height) differ in size"
-    )
+    """Raise one DataError with :func:`size_mismatch`'s reason when the sizes differ."""
+    reason = size_mismatch(image, mask, image_name, mask_name)
+    if reason:
+        raise DataError(reason)
 
 
 def encode_png(array: np.ndarray, compression: int = 3) -> bytes:

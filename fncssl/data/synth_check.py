@@ -276,10 +276,10 @@ def compare(
     table: dict[str, dict[str, Row]] = {}
     for c in COLLECTIONS:
         r = [image_stats(*_read_pair(x, binarise)) for x in real if x.collection == c]
-        s = [_read_pair(x, binarise) for x in synth if x.collection == c]
+        s = [image_stats(*_read_pair(x, binarise)) for x in synth if x.collection == c]
         if not r or not s:
             continue
-        rs, ss = pooled_stats(r), collection_stats(s)
+        rs, ss = pooled_stats(r), pooled_stats(s)
         alone = [pooled_stats([one]) for one in r]
         table[c] = {}
         for k in rs:

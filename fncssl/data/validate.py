@@ -15,7 +15,7 @@ import numpy as np
 
 from fncssl.data.annotation import ImageAnnotation
 from fncssl.data.formats import FORMATS, format_path, read_partition
-from fncssl.data.imageio import check_same_size, read_image, read_mask
+from fncssl.data.imageio import read_image, read_mask, size_mismatch
 from fncssl.data.layout import LABELLED_PARTITIONS, Archive
 from fncssl.data.objects import iou_matrix, label_objects, label_overlap, polygons_to_labels
 from fncssl.data.progress import progress
@@ -90,10 +90,9 @@ def validate_archive(
         except DataError as exc:
             report.problems.append(str(exc))
             continue
-        try:
-            check_same_size(image, mask, str(rec.image), str(rec.mask))
-        except DataError as exc:
-            report.problems.append(str(exc))
+        reason = size_mismatch(image, mask, str(rec.image), str(rec.mask))
+        if reason:
+            report.problems.append(reason)
             continue
         masks[rec.key] = encode_mask(mask)  # compact: a full archive's masks stay small
     if archive.version != "v2":
