@@ -4,7 +4,8 @@ Masks are the union of the annotated cell outlines with enclosed background fill
 annotator's outline of touching cells would be), so every polygon format can hold them.
 A picture is built in layers, each in grey levels of the stain:
 - annotated cells: bright, punctate, unevenly stained bodies (clumps) with a soft glow and
-  bright neurites (tapering lines, wide cones at the cell or chains of puncta), some in dense
+  bright neurites (tapering lines, wide cones at the cell or chains of puncta; for red long,
+  forking dendrites, which a model must learn not to count), some in dense
   clusters, a share of them saturating the camera; the
   annotator's outline can sit a little outside the stained body (``outline_margin``), as
   real outlines do;
@@ -326,27 +327,51 @@ def _neurite(
     style: CollectionStyle,
 ) -> None:
     """One bright process leaving a cell (length, brightness and width from ``style``),
-    tapering in brightness and width along its length and fading almost to nothing, beaded
-    like the background fibres (``style.fibre_beading``); a share ``style.dotted`` of them is
-    a chain of puncta, and with ``style.neurite_base`` > 0 the process leaves the cell as a
-    wide cone (a share of the radius ``r``) narrowing over its first third."""
+    tapering in brightness (by ``style.neurite_fade`` of its base level at the tip) and width
+    along its length, beaded like the background fibres (``style.fibre_beading``); a share
+    ``style.dotted`` of them is a chain of puncta, and with ``style.neurite_base`` > 0 the
+    process leaves the cell as a wide cone (a share of the radius ``r``) narrowing over the
+    first ``style.neurite_cone`` of its length. With ``style.neurite_branch`` > 0 a process
+    forks once, with that chance, into a thinner branch (a dendritic tree)."""
     heading = rng.uniform(0, 2 * math.pi)
     start = (centre[0] + 0.8 * r * math.cos(heading), centre[1] + 0.8 * r * math.sin(heading))
     path = _curve(rng, start, heading, int(rng.integers(*style.neurite_length)), rng.uniform(3, 6))
     bright = peak * rng.uniform(*style.neurite_level)
     if style.dotted > 0 and rng.random() < style.dotted:
-        _dotted(rng, lines, path, bright, style.fibre_beading, fade=0.9)
+        _dotted(rng, lines, path, bright, style.fibre_beading, fade=style.neurite_fade)
         return
     width = int(rng.integers(*style.neurite_width))
     base = style.neurite_base * r * rng.uniform(0.5, 1.0)
+    _tapered(rng, lines, path, bright, width, base, style)
+    if style.neurite_branch > 0 and rng.random() < style.neurite_branch and len(path) > 8:
+        n = len(path) - 1
+        k = int(rng.integers(n // 4, 3 * n // 4 + 1))
+        dx, dy = (path[min(k + 1, n), 0] - path[k, 0]).astype(float)
+        turn = rng.choice((-1.0, 1.0)) * rng.uniform(0.4, 1.1)
+        fork = _curve(rng, tuple(path[k, 0]), math.atan2(dy, dx) + turn, n - k, rng.uniform(3, 6))
+        level = bright * (1.0 - style.neurite_fade * k / n)
+        _tapered(rng, lines, fork, level, max(1, width - 1), 0.0, style)
+
+
+def _tapered(
+    rng: np.random.Generator,
+    lines: np.ndarray,
+    path: np.ndarray,
+    bright: float,
+    width: int,
+    base: float,
+    style: CollectionStyle,
+) -> None:
+    """Draw ``path`` (N, 1, 2) int32 as a line ``width`` px wide (a cone ``base`` px wide at
+    its start), narrowing and dimming towards its end, in short runs of 3 steps."""
     n = len(path) - 1
-    for k in range(0, n, 3):  # draw in short runs so the brightness and width can taper
-        fade = 1.0 - 0.9 * k / max(n, 1)
+    for k in range(0, n, 3):
+        fade = 1.0 - style.neurite_fade * k / max(n, 1)
         if style.fibre_beading > 0:
             fade *= math.exp(rng.normal(0.0, style.fibre_beading))
         seg = path[k : k + 4]
         taper = width * (1.0 - 0.6 * k / max(n, 1))
-        cone = base * (1.0 - 3.0 * k / max(n, 1))
+        cone = base * (1.0 - (1.0 / style.neurite_cone) * k / max(n, 1))
         cv2.polylines(lines, [seg], False, float(bright * fade), max(1, round(max(taper, cone))))
 
 

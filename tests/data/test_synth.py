@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from fncssl.config import COLLECTIONS
 from fncssl.data.layout import open_archive
@@ -381,6 +382,53 @@ def test_a_neurite_base_widens_the_process_where_it_leaves_the_cell():
         near = lines[170:231, 170:231] > 0  # within 30 px of the centre: the process's base
         widths[name] = near.sum()
     assert widths["cone"] > 2 * widths["plain"]
+
+
+def _plain_neurite_style(**changes):
+    """Red's style with one deterministic process: no beads, dots, cone or brightness draw."""
+    base = dataclasses.replace(
+        STYLES["red"],
+        dotted=0.0,
+        fibre_beading=0.0,
+        neurite_base=0.0,
+        neurite_branch=0.0,
+        neurite_level=(1.0, 1.0),
+        neurite_width=(3, 4),
+        neurite_length=(30, 31),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def test_neurite_fade_sets_how_bright_the_far_end_is():
+    """A process starts at the cell's brightness and ends at ``1 - neurite_fade * k / n`` of it,
+    k being the first step of its last 3-step run of n steps; with no fade it stays level."""
+    from fncssl.data.synth_render import _neurite
+
+    n, last_run = 30, 27
+    for fade in (0.0, 0.6, 0.9):
+        lines = np.zeros((500, 500), np.float32)
+        style = _plain_neurite_style(neurite_fade=fade)
+        _neurite(np.random.default_rng(5), lines, (250.0, 250.0), 15.0, 100.0, style)
+        lit = lines[lines > 0]
+        assert lit.max() == pytest.approx(100.0)
+        assert lit.min() == pytest.approx(100.0 * (1 - fade * last_run / n), rel=1e-5)
+
+
+def test_neurite_branch_forks_the_process_without_erasing_it():
+    """With ``neurite_branch`` 1 every process forks once: the same stem is drawn, plus a
+    branch leaving it, so the drawing grows and stays one connected piece."""
+    from fncssl.data.synth_render import _neurite
+
+    drawn = {}
+    for branch in (0.0, 1.0):
+        lines = np.zeros((800, 800), np.float32)
+        style = _plain_neurite_style(neurite_branch=branch)
+        _neurite(np.random.default_rng(11), lines, (400.0, 400.0), 15.0, 100.0, style)
+        drawn[branch] = lines > 0
+    stem, tree = drawn[0.0], drawn[1.0]
+    assert (tree | stem).sum() == tree.sum()  # every stem pixel is still lit
+    assert tree.sum() > 1.2 * stem.sum()
+    assert ndi.label(tree, structure=np.ones((3, 3)))[1] == 1
 
 
 def test_process_reach_draws_longer_protrusions_at_the_same_area():
