@@ -87,8 +87,8 @@ class CollectionStyle:
     neuropil_level: tuple[float, float] = (0.1, 0.45)  # their brightness, share of the cells'
     neuropil_spread: float = 1.3  # their scatter around a cell, in median cell radii
     neurite_base: float = 0.0  # width where a neurite leaves its cell, share of the cell radius
-    # (0 = ``neurite_width`` throughout); it narrows to ``neurite_width`` over its first
-    neurite_cone: float = 1 / 3  # ... this share of the neurite's length
+    # (0 = ``neurite_width`` throughout)
+    neurite_cone: float = 1 / 3  # share of the length over which that base narrows (> 0)
     neurite_fade: float = 0.9  # share of its brightness a neurite loses from base to tip
     neurite_branch: float = 0.0  # chance that a neurite forks once (a dendritic tree)
 
