@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from bench.common import machine
-from fncssl.argtypes import bounded
+from fncssl.argtypes import OneLineErrorParser, bounded
 from fncssl.data.atomic import write_text
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.synth import write_synthetic_archive
@@ -46,6 +46,7 @@ from fncssl.models.inference import probability_map, tile_config
 from fncssl.models.registry import build_model
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fnc-samples"
+DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "sim2real.json"  # gitignored
 
 
 def sample_crops(
@@ -300,7 +301,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "--collections",
         default="yellow,red",
@@ -346,7 +347,11 @@ def main() -> None:
         default=str(SAMPLES),
         help="real samples folder (default ../shared/fnc-samples)",
     )
-    p.add_argument("--out", default="sim2real.json", help="results JSON (default ./sim2real.json)")
+    p.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help="results JSON (default bench/out/sim2real.json, not tracked by git)",
+    )
     p.add_argument("--threads", type=bounded(int, 1), default=2, help="CPU threads")
     p.add_argument("--gpu", action="store_true", help="paper-sized run on CUDA")
     args = p.parse_args()

@@ -29,3 +29,11 @@ def bounded(
         return value
 
     return parse
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line on stderr (exit 2) that names the
+    problem and points at ``--help``, instead of the full usage block and then the error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

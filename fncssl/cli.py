@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from fncssl.argtypes import bounded
+from fncssl.argtypes import OneLineErrorParser, bounded
 from fncssl.errors import FNCError
 
 
@@ -216,7 +216,7 @@ def _cmd_synth_check(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fncssl", description=__doc__)
+    p = OneLineErrorParser(prog="fncssl", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("synth", help="write a synthetic FNC v2 archive")

@@ -108,7 +108,8 @@ def write_partition(
             elif fmt == "rle":
                 write_rle_pickle(p, ann.binary_mask())
             else:
-                write_voc(p, collection, partition, str(r.image), ann)
+                image_path = f"{collection}/{partition}/images/{r.image.name}"  # archive-relative
+                write_voc(p, collection, partition, image_path, ann)
             paths.append(p)
         return paths
     p = format_path(gt, fmt, collection, partition)

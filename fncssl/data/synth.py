@@ -14,13 +14,15 @@ import io
 import json
 import multiprocessing as mp
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fncssl.config import COLLECTIONS
-from fncssl.data.atomic import write_bytes, write_json
+from fncssl.data.atomic import current_umask, write_bytes, write_json
 from fncssl.data.formats import FORMATS, convert_archive
 from fncssl.data.imageio import write_image, write_mask
 from fncssl.data.layout import open_archive
@@ -162,7 +164,11 @@ def write_synthetic_archive(
     seed: int = 0,
     workers: int | None = None,
 ) -> Path:
-    """Write a synthetic archive to ``out`` (must be empty or absent); returns ``out``."""
+    """Write a synthetic archive to ``out`` (must be empty or absent); returns ``out``.
+
+    The archive appears at ``out`` only once it is complete; on failure or interruption
+    nothing is left behind (``out``, if it was an empty folder, stays so).
+    """
     out = Path(out)
     cols = list(COLLECTIONS) if collections is None else list(collections)
     if not cols:
@@ -185,7 +191,31 @@ def write_synthetic_archive(
     plan = plan_archive(cols, labelled, unlabelled, size, seed)
     if not plan:
         raise DataError("nothing to write: --labelled and --unlabelled are both 0")
-    out.mkdir(parents=True, exist_ok=True)
+    parent = out.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    # Build in a hidden folder beside ``out`` and rename it into place at the end, so an
+    # interrupted run never leaves a partial archive that looks complete.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.resolve().name}.partial-", dir=parent))
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; follow the umask like mkdir
+        _write_archive(tmp, cols, plan, labelled, unlabelled, size, seed, workers)
+        os.replace(tmp, out)  # ``out`` is absent or an empty folder here
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _write_archive(
+    out: Path,
+    cols: list[str],
+    plan: list[SynthImage],
+    labelled: int | None,
+    unlabelled: int | None,
+    size: tuple[int, int] | None,
+    seed: int,
+    workers: int | None,
+) -> None:
+    """Render and write every planned image, the derived formats and the manifest to ``out``."""
     n_workers = workers or min(len(plan), os.cpu_count() or 1)
     jobs = [(out, item) for item in plan]
     desc = "synth: images"
@@ -210,7 +240,6 @@ def write_synthetic_archive(
             "images": len(plan),
         },
     )
-    return out
 
 
 def parse_size(text: str) -> tuple[int, int]:

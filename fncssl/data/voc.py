@@ -1,6 +1,7 @@
 """Pascal VOC XML, one file per image (``Pascal_VOC/<stem>.xml``), in the FNC layout.
 
-``<annotation>`` holds split, filename, path, size and count, then one ``<object>`` per cell
+``<annotation>`` holds split, filename, path (the image's path relative to the archive root,
+so an archive can be moved), size and count, then one ``<object>`` per cell
 with marker, marked_structure, ``polygon/pt(x, y)...``, ``bndbox`` and ``dot``.
 """
 

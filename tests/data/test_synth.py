@@ -5,6 +5,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from fncssl.config import COLLECTIONS
+from fncssl.data.atomic import current_umask
 from fncssl.data.layout import open_archive
 from fncssl.data.reference_stats import REAL_COUNTS, estimated_iqr
 from fncssl.data.stats import archive_stats
@@ -450,3 +451,30 @@ def test_process_reach_draws_longer_protrusions_at_the_same_area():
         return float(np.mean(ratios))
 
     assert reach_ratio((1.0, 1.2)) > reach_ratio((0.1, 0.2)) + 0.3
+
+
+@pytest.mark.parametrize("pre_existing", [False, True])
+def test_an_interrupted_synth_leaves_no_partial_archive(tmp_path, monkeypatch, pre_existing):
+    """Interrupted after the images are written, ``out`` is as it was and no temp folder stays;
+    a rerun then writes the whole archive into the same place."""
+    import fncssl.data.synth as synth
+
+    out = tmp_path / "arch"
+    if pre_existing:
+        out.mkdir()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(synth, "_write_spreadsheet", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_synthetic_archive(out, ["red"], 1, 1, (96, 96), workers=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["arch"] if pre_existing else [])
+    assert not pre_existing or not any(out.iterdir())
+    monkeypatch.undo()
+    write_synthetic_archive(out, ["red"], 1, 1, (96, 96), workers=1)
+    assert (out / "synthetic.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arch"]
+    assert out.stat().st_mode & 0o777 == 0o777 & ~current_umask()
+    hidden = str(tmp_path / ".arch")  # no file names the temp folder it was built in
+    assert not [p for p in out.rglob("*") if p.is_file() and hidden.encode() in p.read_bytes()]
