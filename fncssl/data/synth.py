@@ -15,6 +15,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +156,15 @@ def _worker(args: tuple[Path, SynthImage]) -> tuple[str, int]:
     return render_and_write(*args)
 
 
+def _reset_worker_signals() -> None:
+    """Forked workers inherit the caller's signal handlers. A handler that ignores or traps
+    SIGTERM (a bench's clean-up, Lightning's) would keep ``Pool.terminate`` from stopping them
+    and hang the caller, so SIGTERM gets its default action back; Ctrl-C is left to the parent,
+    which terminates the pool."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def write_synthetic_archive(
     out: str | Path,
     collections: list[str] | None = None,
@@ -220,9 +230,11 @@ def _write_archive(
     jobs = [(out, item) for item in plan]
     desc = "synth: images"
     if n_workers > 1:
-        with mp.get_context("fork").Pool(n_workers) as pool:
+        with mp.get_context("fork").Pool(n_workers, initializer=_reset_worker_signals) as pool:
             results = pool.imap_unordered(_worker, jobs, chunksize=4)
             list(progress(results, total=len(jobs), desc=desc))
+            pool.close()  # let the workers finish; the ``with`` only terminates on an error
+            pool.join()
     else:
         list(progress(map(_worker, jobs), total=len(jobs), desc=desc))
     archive = open_archive(out)

@@ -478,3 +478,43 @@ def test_an_interrupted_synth_leaves_no_partial_archive(tmp_path, monkeypatch, p
     assert out.stat().st_mode & 0o777 == 0o777 & ~current_umask()
     hidden = str(tmp_path / ".arch")  # no file names the temp folder it was built in
     assert not [p for p in out.rglob("*") if p.is_file() and hidden.encode() in p.read_bytes()]
+
+
+TIMEOUT_S = 120
+_FAILING_RENDER_SCRIPT = """
+import signal, sys
+import fncssl.data.synth as synth
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as a caller that traps SIGTERM; workers inherit it
+real = synth.render_and_write
+def failing(out, item):
+    if item.index == 1:
+        raise ValueError("render failed")
+    return real(out, item)
+synth.render_and_write = failing
+try:
+    synth.write_synthetic_archive(sys.argv[1], ["red"], 4, 4, (96, 96), workers=2)
+except ValueError as exc:
+    print("raised:", exc)
+"""
+
+
+def test_a_failing_render_stops_the_workers_even_when_the_caller_traps_sigterm(tmp_path):
+    """Forked workers used to inherit the caller's SIGTERM handler, so ``Pool.terminate`` could
+    not stop them and the caller hung (seen in ``bench_sim2real``, which traps SIGTERM)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "arch"
+    cmd = [sys.executable, "-c", _FAILING_RENDER_SCRIPT, str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the workers too: they ignore SIGTERM
+        proc.communicate()
+        pytest.fail("write_synthetic_archive hung after a worker failed")
+    assert "raised: render failed" in stdout, stderr
+    assert list(tmp_path.iterdir()) == []  # no archive and no temp folder
