@@ -101,3 +101,32 @@ def test_synth_check_max_images_must_be_a_positive_integer(value, capsys):
         build_parser().parse_args(["synth-check", "real", "synth", "--max-images", value])
     assert exc.value.code == 2
     assert "--max-images" in capsys.readouterr().err
+
+
+def test_a_terminated_synth_exits_143_and_leaves_nothing(tmp_path):
+    """SIGTERM (``kill``, a scheduler) during ``fncssl synth`` unwinds like Ctrl-C: the hidden
+    temp folder is removed, no archive appears, and the exit status is 128 + 15."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "arch"
+    cmd = [sys.executable, "-m", "fncssl", "synth", str(out), "--collections", "red"]
+    cmd += ["--labelled", "40", "--unlabelled", "0", "--size", "800x600", "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".arch.partial-*/red")):  # rendering has begun
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "synth never started writing"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert "terminated" in stderr
+    assert list(tmp_path.iterdir()) == []

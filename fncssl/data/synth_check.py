@@ -418,6 +418,12 @@ def run_synth_check(
     from fncssl.data.atomic import write_json, write_text
     from fncssl.data.imageio import write_image
 
+    if (Path(real_root) / "synthetic.json").is_file():  # swapped roots would also put the
+        # default output beside the real samples
+        raise DataError(
+            f"REAL_ROOT {real_root} is a synthetic archive (it holds synthetic.json): the real "
+            "samples come first, `fncssl synth-check REAL_ROOT SYNTH_ROOT`"
+        )
     folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"
     _check_out(folder, (real_root, synth_root))  # refused before any work
     real = find_labelled(real_root, max_images)

@@ -222,6 +222,11 @@ def test_synth_check_refuses_before_writing_anything(tmp_path, capsys):
     inside = tmp_path / "real" / "check"
     assert main([*argv, "--out", str(inside)]) == 2
     assert "lies inside the input" in capsys.readouterr().err and not inside.exists()
+    (tmp_path / "odd" / "synthetic.json").write_text("{}")  # roots swapped: synthetic first
+    before = sorted(tmp_path.iterdir())
+    assert main(["synth-check", str(tmp_path / "odd"), str(tmp_path / "real")]) == 2
+    assert "is a synthetic archive" in capsys.readouterr().err
+    assert sorted(tmp_path.iterdir()) == before  # nothing written beside the real samples
 
 
 def test_synth_check_json_is_strict_when_a_statistic_cannot_be_measured(tmp_path, capsys):
