@@ -209,7 +209,12 @@ def write_synthetic_archive(
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; follow the umask like mkdir
         _write_archive(tmp, cols, plan, labelled, unlabelled, size, seed, workers)
-        os.replace(tmp, out)  # ``out`` is absent or an empty folder here
+        try:
+            os.replace(tmp, out)  # ``out`` was checked absent or empty above
+        except OSError as exc:  # e.g. something was written into ``out`` meanwhile
+            raise DataError(
+                f"could not move the finished archive to {out}: {exc.strerror}"
+            ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

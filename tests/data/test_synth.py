@@ -518,3 +518,23 @@ def test_a_failing_render_stops_the_workers_even_when_the_caller_traps_sigterm(t
         pytest.fail("write_synthetic_archive hung after a worker failed")
     assert "raised: render failed" in stdout, stderr
     assert list(tmp_path.iterdir()) == []  # no archive and no temp folder
+
+
+def test_an_archive_that_cannot_be_moved_into_place_is_one_clear_error(tmp_path, monkeypatch):
+    """If something is written into the (empty) target meanwhile, the finished archive cannot
+    replace it: a DataError naming the target, the foreign file kept, no temp folder left."""
+    import fncssl.data.synth as synth
+
+    out = tmp_path / "arch"
+    out.mkdir()
+    real = synth._write_spreadsheet
+
+    def meanwhile(*args, **kwargs):
+        (out / "someone-else.txt").write_text("x")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(synth, "_write_spreadsheet", meanwhile)
+    with pytest.raises(DataError, match=f"could not move the finished archive to {out}"):
+        write_synthetic_archive(out, ["red"], 1, 1, (96, 96), workers=1)
+    assert sorted(p.name for p in out.iterdir()) == ["someone-else.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arch"]
