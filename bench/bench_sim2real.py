@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import signal
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +43,7 @@ from fncssl.evaluation.scoring import score_images
 from fncssl.finetune.losses import bce_loss, dice_loss
 from fncssl.models.inference import probability_map, tile_config
 from fncssl.models.registry import build_model
+from fncssl.sigterm import exit_on_sigterm
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fnc-samples"
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "sim2real.json"  # gitignored
@@ -293,13 +293,6 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """SIGTERM (``kill``, a job scheduler) unwinds like Ctrl-C, so the temporary archives are
-    removed; exit status 143 = 128 + SIGTERM. A second SIGTERM cannot cut that clean-up short."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    sys.exit(128 + signum)
-
-
 def main() -> None:
     p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
@@ -371,7 +364,7 @@ def main() -> None:
     if Path(args.out).is_dir():
         p.error(f"--out {args.out} is a folder; give a file name")
     torch.set_num_threads(args.threads)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     results = run(args)
     write_text(args.out, json.dumps(results, indent=1, default=str))  # atomic
     print(markdown(results))

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from fncssl.argtypes import OneLineErrorParser, bounded
@@ -21,33 +17,14 @@ def _cmd_synth(a: argparse.Namespace) -> int:
     cols = None  # all collections
     if a.collections is not None:
         cols = [c.strip() for c in a.collections.split(",") if c.strip()]
-    with _sigterm_unwinds():  # so a killed run removes its temp folder, as Ctrl-C does
+    from fncssl.sigterm import sigterm_unwinds
+
+    with sigterm_unwinds():  # so a killed run removes its temp folder, as Ctrl-C does
         out = write_synthetic_archive(
             a.out, cols, a.labelled, a.unlabelled, size, a.seed, a.workers
         )
     print(f"synthetic archive written to {out}")
     return 0
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """While inside, SIGTERM exits with status 143 by unwinding (``finally`` blocks run) instead
-    of killing the process on the spot; the previous handler is restored afterwards. Only
-    for commands without a training loop: Lightning handles SIGTERM itself there."""
-
-    def unwind(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM cannot cut it short
-        print("terminated", file=sys.stderr)
-        raise SystemExit(128 + signum)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, unwind)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _cmd_validate(a: argparse.Namespace) -> int:

@@ -1,19 +1,18 @@
 """The embedded default dataset: a synthetic archive generated once into the cache folder.
 
-``$FNCSSL_CACHE`` (default ``~/.cache/fncssl``) holds ``synthetic-<settings>/``; it is written
-to a temporary folder and renamed into place, so an interrupted generation never leaves a
-half-written archive behind.
+``$FNCSSL_CACHE`` (default ``~/.cache/fncssl``) holds ``synthetic-<settings>/``, written by
+:func:`~fncssl.data.synth.write_synthetic_archive`, which builds it in a temporary folder and
+renames it into place, so an interrupted generation never leaves a half-written archive behind.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from fncssl.data.synth import write_synthetic_archive
+from fncssl.errors import DataError
 
 DEFAULT_SETTINGS = {"labelled": 24, "unlabelled": 36, "size": (800, 600), "seed": 0}
 
@@ -30,19 +29,13 @@ def default_archive_root(
     root = cache_dir() / name
     if (root / "synthetic.json").is_file():
         return root
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
-    try:
+    try:  # written atomically: an interrupted generation leaves nothing at ``root``
         write_synthetic_archive(
-            tmp / "a", labelled=labelled, unlabelled=unlabelled, size=size, seed=seed
+            root, labelled=labelled, unlabelled=unlabelled, size=size, seed=seed
         )
-        try:
-            os.replace(tmp / "a", root)
-        except OSError:  # another process finished first
-            if not (root / "synthetic.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except DataError:
+        if not (root / "synthetic.json").is_file():  # unless another process finished first
+            raise
     return root
 
 

@@ -201,11 +201,11 @@ def write_synthetic_archive(
     plan = plan_archive(cols, labelled, unlabelled, size, seed)
     if not plan:
         raise DataError("nothing to write: --labelled and --unlabelled are both 0")
-    parent = out.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
+    target = out.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
     # Build in a hidden folder beside ``out`` and rename it into place at the end, so an
     # interrupted run never leaves a partial archive that looks complete.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.resolve().name}.partial-", dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; follow the umask like mkdir
         _write_archive(tmp, cols, plan, labelled, unlabelled, size, seed, workers)

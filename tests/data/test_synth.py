@@ -538,3 +538,37 @@ def test_an_archive_that_cannot_be_moved_into_place_is_one_clear_error(tmp_path,
         write_synthetic_archive(out, ["red"], 1, 1, (96, 96), workers=1)
     assert sorted(p.name for p in out.iterdir()) == ["someone-else.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arch"]
+
+
+def test_the_default_archive_is_generated_once_and_a_concurrent_finisher_is_kept(
+    tmp_path, monkeypatch
+):
+    """First use writes the cached archive; the next returns it untouched; when another process
+    finishes the same archive first, its copy is used and the refusal is not an error."""
+    import fncssl.data.default_archive as da
+
+    monkeypatch.setenv("FNCSSL_CACHE", str(tmp_path / "cache"))
+    settings = {"labelled": 1, "unlabelled": 0, "size": (96, 96), "seed": 3}
+    root = da.default_archive_root(**settings)
+    manifest = root / "synthetic.json"
+    assert manifest.is_file() and manifest.read_bytes()
+    stamp = manifest.stat().st_mtime_ns
+    assert da.default_archive_root(**settings) == root and manifest.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in root.parent.iterdir()) == [root.name]  # no temp folder
+
+    other = {**settings, "seed": 4}
+    real = da.write_synthetic_archive
+
+    def beaten(out, **kwargs):  # the other process renames its archive in first
+        real(out, **kwargs)
+        raise DataError(f"output folder is not empty: {out}")
+
+    monkeypatch.setattr(da, "write_synthetic_archive", beaten)
+    assert (da.default_archive_root(**other) / "synthetic.json").is_file()
+
+    def refused(out, **kwargs):  # a stale folder at ``root`` that is not a finished archive
+        raise DataError(f"output folder is not empty: {out}")
+
+    monkeypatch.setattr(da, "write_synthetic_archive", refused)
+    with pytest.raises(DataError, match="not empty"):
+        da.default_archive_root(**{**settings, "seed": 5})
