@@ -186,10 +186,16 @@ def _draw_cell(
 
 
 def _curve(
-    rng: np.random.Generator, start: tuple[float, float], heading: float, steps: int, step: float
+    rng: np.random.Generator,
+    start: tuple[float, float],
+    heading: float,
+    steps: int,
+    step: float,
+    turn: float = 0.18,
 ) -> np.ndarray:
-    """A smooth random path (steps+1, 2) int32 starting at ``start`` with initial ``heading``."""
-    angles = heading + np.cumsum(rng.normal(0, 0.18, steps))
+    """A random path (steps+1, 2) int32 starting at ``start`` with initial ``heading``; the
+    heading changes by a normal step of std ``turn`` (radians) at every point."""
+    angles = heading + np.cumsum(rng.normal(0, turn, steps))
     xy = np.cumsum(np.stack([np.cos(angles), np.sin(angles)], 1) * step, 0) + np.asarray(start)
     return np.rint(np.vstack([np.asarray(start)[None], xy])).astype(np.int32).reshape(-1, 1, 2)
 
@@ -335,7 +341,8 @@ def _neurite(
     forks once, with that chance, into a thinner branch (a dendritic tree)."""
     heading = rng.uniform(0, 2 * math.pi)
     start = (centre[0] + 0.8 * r * math.cos(heading), centre[1] + 0.8 * r * math.sin(heading))
-    path = _curve(rng, start, heading, int(rng.integers(*style.neurite_length)), rng.uniform(3, 6))
+    steps = int(rng.integers(*style.neurite_length))
+    path = _curve(rng, start, heading, steps, rng.uniform(3, 6), style.neurite_turn)
     bright = peak * rng.uniform(*style.neurite_level)
     if style.dotted > 0 and rng.random() < style.dotted:
         _dotted(rng, lines, path, bright, style.fibre_beading, fade=style.neurite_fade)
@@ -348,7 +355,14 @@ def _neurite(
         k = int(rng.integers(n // 4, 3 * n // 4 + 1))
         dx, dy = (path[min(k + 1, n), 0] - path[k, 0]).astype(float)
         turn = rng.choice((-1.0, 1.0)) * rng.uniform(0.4, 1.1)
-        fork = _curve(rng, tuple(path[k, 0]), math.atan2(dy, dx) + turn, n - k, rng.uniform(3, 6))
+        fork = _curve(
+            rng,
+            tuple(path[k, 0]),
+            math.atan2(dy, dx) + turn,
+            n - k,
+            rng.uniform(3, 6),
+            style.neurite_turn,
+        )
         level = bright * (1.0 - style.neurite_fade * k / n)
         _tapered(rng, lines, fork, level, max(1, width - 1), 0.0, style)
 
@@ -363,7 +377,9 @@ def _tapered(
     style: CollectionStyle,
 ) -> None:
     """Draw ``path`` (N, 1, 2) int32 as a line ``width`` px wide (a cone ``base`` px wide at
-    its start), narrowing and dimming towards its end, in short runs of 3 steps."""
+    its start), narrowing and dimming towards its end, in short runs of 3 steps; with
+    ``style.neurite_swell`` > 0 each run's width varies (log-normal sigma), so the process
+    swells and pinches along its length."""
     n = len(path) - 1
     for k in range(0, n, 3):
         fade = 1.0 - style.neurite_fade * k / max(n, 1)
@@ -371,6 +387,8 @@ def _tapered(
             fade *= math.exp(rng.normal(0.0, style.fibre_beading))
         seg = path[k : k + 4]
         taper = width * (1.0 - 0.6 * k / max(n, 1))
+        if style.neurite_swell > 0:
+            taper *= math.exp(rng.normal(0.0, style.neurite_swell))
         cone = base * (1.0 - (1.0 / style.neurite_cone) * k / max(n, 1))
         cv2.polylines(lines, [seg], False, float(bright * fade), max(1, round(max(taper, cone))))
 
@@ -420,6 +438,9 @@ def render_image(
     stain = np.zeros(shape, np.float32)
     mask = np.zeros(shape, bool)
     lines = np.zeros(shape, np.float32)
+    far = lines  # out-of-focus neurites, chosen from their own stream (the geometry is kept)
+    if style.neurite_far > 0:
+        far, focus = np.zeros(shape, np.float32), streams["neurites"].spawn(1)[0]
     holes = hole_field(scene, shape) if domain.holes else None
     peak_image = style.intensity * domain.gain
     area_px_median = style.area_median_um2 / um_per_px**2
@@ -469,7 +490,8 @@ def render_image(
         peak = annotated_peak(cells, peak_image, need, style)
         _draw_cell(cells, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(neurites.integers(0, style.neurites + 1)):
-            _neurite(neurites, lines, centre, r, peak, style)
+            defocused = far is not lines and focus.random() < style.neurite_far
+            _neurite(neurites, far if defocused else lines, centre, r, peak, style)
     if style.fragments > 0:  # small bright pieces of cells cut by the section: not annotated
         frag = streams["fragments"]
         for _ in range(frag.poisson(style.fragments * scale)):
@@ -501,6 +523,8 @@ def render_image(
         level = style.neuropil_level
         _neuropil(pil, lines, n_puncta, peak_image, level, centres[:n_cells], spread)
     np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), style.line_blur), out=stain)
+    if far is not lines:
+        np.maximum(stain, cv2.GaussianBlur(far, (0, 0), style.neurite_far_blur), out=stain)
     dust = streams["debris"]
     debris(dust, stain, peak_image, style.debris_rate)
     if dust.random() < 0.15:

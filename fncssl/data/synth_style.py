@@ -91,6 +91,10 @@ class CollectionStyle:
     neurite_cone: float = 1 / 3  # share of the length over which that base narrows (> 0)
     neurite_fade: float = 0.9  # share of its brightness a neurite loses from base to tip
     neurite_branch: float = 0.0  # chance that a neurite forks once (a dendritic tree)
+    neurite_turn: float = 0.18  # std of the heading change per 3-6 px step, radians
+    neurite_swell: float = 0.0  # log-normal sigma of a neurite's width from run to run
+    neurite_far: float = 0.0  # share of neurites out of the focal plane (blurred much more)
+    neurite_far_blur: float = 5.0  # Gaussian sigma (px) of those, instead of ``line_blur``
 
 
 STYLES = {
@@ -187,6 +191,9 @@ STYLES = {
         neurite_cone=0.5,
         neurite_fade=0.6,
         neurite_branch=0.5,
+        neurite_turn=0.07,  # nearly straight, as the real dendrites run
+        neurite_swell=0.35,  # with swellings (varicosities) along them
+        neurite_far=0.4,  # and many of them out of the focal plane
         dotted=0.3,
         touching=0.1,
         brightness_sigma=0.2,

@@ -316,7 +316,15 @@ def test_a_style_change_redraws_only_the_layers_it_touches():
     leaves every cell, hence the mask, byte-identical (the same seed compares like with like);
     changing the cells changes the mask."""
     base = STYLES["yellow"]
-    clutter = dataclasses.replace(base, dotted=1.0 - base.dotted, neuropil=0.0, neurites=5)
+    clutter = dataclasses.replace(
+        base,
+        dotted=1.0 - base.dotted,
+        neuropil=0.0,
+        neurites=5,
+        neurite_turn=0.05,
+        neurite_swell=0.4,
+        neurite_far=0.5,
+    )
     negatives = dataclasses.replace(  # unmarked cells, fragments and tissue: not the annotation
         base, faint_ratio=2.0, faint_area=0.5, fragments=80.0, tissue_contrast=2.0
     )
@@ -386,13 +394,16 @@ def test_a_neurite_base_widens_the_process_where_it_leaves_the_cell():
 
 
 def _plain_neurite_style(**changes):
-    """Red's style with one deterministic process: no beads, dots, cone or brightness draw."""
+    """Red's style with one deterministic process: no beads, dots, cone, swellings or
+    brightness draw, and the default bending."""
     base = dataclasses.replace(
         STYLES["red"],
         dotted=0.0,
         fibre_beading=0.0,
         neurite_base=0.0,
         neurite_branch=0.0,
+        neurite_swell=0.0,
+        neurite_turn=0.18,
         neurite_level=(1.0, 1.0),
         neurite_width=(3, 4),
         neurite_length=(30, 31),
@@ -430,6 +441,95 @@ def test_neurite_branch_forks_the_process_without_erasing_it():
     assert (tree | stem).sum() == tree.sum()  # every stem pixel is still lit
     assert tree.sum() > 1.2 * stem.sum()
     assert ndi.label(tree, structure=np.ones((3, 3)))[1] == 1
+
+
+def test_curve_turn_sets_how_far_a_path_runs_as_a_persistent_random_walk_says():
+    """The heading takes a normal step of std ``turn`` at each point, so the cosine between
+    steps i and j averages exp(-|i - j| turn^2 / 2) and the mean squared end-to-end distance
+    is step^2 times the sum of those over all pairs; turn 0 is a straight line."""
+    from fncssl.data.synth_render import _curve
+
+    steps, step = 40, 5.0
+    straight = _curve(np.random.default_rng(0), (0.0, 0.0), 0.3, steps, step, turn=0.0)
+    assert np.hypot(*straight[-1, 0]) == pytest.approx(steps * step, abs=1.0)
+    for turn in (0.07, 0.18, 0.4):
+        ends = np.array(
+            [
+                _curve(np.random.default_rng(s), (0.0, 0.0), 0.0, steps, step, turn)[-1, 0]
+                for s in range(3000)
+            ],
+            np.float64,
+        )
+        lag = np.abs(np.subtract.outer(np.arange(steps), np.arange(steps)))
+        expected = step**2 * np.exp(-lag * turn**2 / 2).sum()
+        assert (ends**2).sum(1).mean() == pytest.approx(expected, rel=0.05)
+
+
+def test_neurite_swell_makes_a_process_swell_and_pinch_along_its_length():
+    """Without swell a straight process only narrows from base to tip (the taper); with
+    ``neurite_swell`` its width goes up and down from run to run (varicosities)."""
+    from fncssl.data.synth_render import _neurite
+
+    def widths(swell: float, seed: int) -> np.ndarray:
+        style = _plain_neurite_style(neurite_turn=0.0, neurite_swell=swell, neurite_width=(6, 7))
+        lines = np.zeros((400, 600), np.float32)
+        _neurite(np.random.default_rng(seed), lines, (300.0, 200.0), 1.0, 100.0, style)
+        ys, xs = np.nonzero(lines > 0)
+        # measure across the process (perpendicular to its straight path), every 6 px
+        d = np.array([xs - xs.mean(), ys - ys.mean()])
+        u, _, _ = np.linalg.svd(np.cov(d))
+        along, across = u[:, 0] @ d, u[:, 1] @ d
+        bins = np.arange(along.min() + 3, along.max() - 3, 6)
+        idx = np.digitize(along, bins)
+        w = np.array([np.ptp(across[idx == k]) for k in range(1, len(bins))])
+        return w if along[np.argmin(np.hypot(xs - 300, ys - 200))] < 0 else w[::-1]  # base first
+
+    grew = {0.0: 0, 0.6: 0}
+    for swell in grew:
+        for seed in range(10):
+            steps = np.diff(widths(swell, seed))
+            if swell == 0.0:
+                assert np.all(steps <= 1.5)  # never wider further out, up to rounding
+            grew[swell] += int((steps > 1.5).sum())
+    assert grew[0.6] >= 10
+
+
+def test_out_of_focus_neurites_blur_the_processes_but_keep_cells_and_geometry():
+    """``neurite_far`` sends a share of the processes out of the focal plane: the mask and
+    every other layer stay byte-identical (the choice has its own stream), and what the
+    processes add to the picture (the render minus one without processes) is smoother: less
+    gradient per unit of added signal. With no share out of focus the blur setting is unused."""
+    import cv2
+
+    base = dataclasses.replace(STYLES["red"], neurites=4, neurite_far=0.0)
+    far = dataclasses.replace(base, neurite_far=1.0, neurite_far_blur=8.0)
+    bare = dataclasses.replace(base, neurites=0)
+    size = (480, 360)
+
+    def sharpness(added: np.ndarray) -> float:
+        g = cv2.GaussianBlur(added, (0, 0), 1.0)  # past the pixel noise
+        gy, gx = np.gradient(g)
+        return float(np.hypot(gx, gy).sum() / np.abs(g).sum())
+
+    checked = 0
+    for seed in range(6):
+        sharp, blurred, without = (
+            render_image(np.random.default_rng(seed), style, size) for style in (base, far, bare)
+        )
+        assert np.array_equal(sharp.mask, blurred.mask)
+        if not sharp.mask.any():
+            assert np.array_equal(sharp.image, blurred.image)  # no cells, no processes
+            continue
+        checked += 1
+        red = [x.image[..., 0].astype(np.float32) for x in (sharp, blurred, without)]
+        assert sharpness(red[1] - red[2]) < 0.8 * sharpness(red[0] - red[2])
+    assert checked >= 2
+    default = dataclasses.replace(STYLES["red"], neurite_far=0.0, neurite_far_blur=1.0)
+    a = render_image(np.random.default_rng(7), default, size).image
+    b = render_image(
+        np.random.default_rng(7), dataclasses.replace(default, neurite_far_blur=9.0), size
+    )
+    assert np.array_equal(a, b.image)
 
 
 def test_process_reach_draws_longer_protrusions_at_the_same_area():
