@@ -1,25 +1,37 @@
-"""The blind realism test: crops that do not overlap, a key that matches the sheet, scoring."""
+"""The blind realism test: crops that show cells and do not overlap, a key that matches the
+sheet, and the exact chance of guessing."""
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench.bench_blind import chance_at_least, main, overlaps, pick_window, pooled_chance, score
-from fncssl.data.imageio import read_image, write_image, write_mask
+from bench.bench_blind import (
+    Tally,
+    main,
+    null_distribution,
+    overlaps,
+    pick_window,
+    pooled_chance,
+    score,
+)
+from fncssl.data.imageio import read_image, read_mask, write_image, write_mask
 
 SIZE, PAD = 96, 3
 
 
-def _fake_real(root: Path, n_images: int = 2) -> Path:
-    """A flat samples folder (yellow/images, yellow/masks) of random images with square cells."""
+def _fake_real(root: Path, n_images: int = 2, empty: int = 0) -> Path:
+    """A flat samples folder (yellow/images, yellow/masks) of random images with square cells,
+    plus ``empty`` images without any."""
     rng = np.random.default_rng(5)
-    for k in range(n_images):
+    for k in range(n_images + empty):
         image = rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)
         mask = np.zeros((300, 400), bool)
-        for y, x in rng.integers(20, 280, (8, 2)):
-            mask[y - 8 : y + 8, x - 8 : x + 8] = True
+        if k < n_images:
+            for y, x in rng.integers(20, 280, (8, 2)):
+                mask[y - 8 : y + 8, x - 8 : x + 8] = True
         write_image(root / "yellow" / "images" / f"real{k}.png", image)
         write_mask(root / "yellow" / "masks" / f"real{k}.png", mask)
     return root
@@ -39,21 +51,28 @@ def test_windows_never_overlap_and_each_shows_an_annotated_pixel():
     assert 3 <= len(taken) <= 12
     assert overlaps((0, 0), (95, 95), SIZE) and not overlaps((0, 0), (96, 0), SIZE)
     assert pick_window(rng, mask[:50], SIZE, []) is None  # smaller than a crop
+    assert pick_window(rng, np.zeros((400, 500), bool), SIZE, []) is None  # nothing to show
 
 
 def test_make_writes_a_shuffled_sheet_whose_tiles_are_the_keyed_crops(
     tmp_path: Path, synth_root: Path
 ):
-    real = _fake_real(tmp_path / "real")
+    real = _fake_real(tmp_path / "real", empty=2)  # images without cells are skipped
     out = tmp_path / "blind"
     args = ["make", str(real), str(synth_root), "--per-side", "3", "--size", str(SIZE)]
     assert main([*args, "--out", str(out), "--seed", "4"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["key.json", "sheets"]
+    assert [p.name for p in (out / "sheets").iterdir()] == ["yellow.png"]  # only yellow on both
     key = json.loads((out / "key.json").read_text())
-    assert set(key) == {"seed", "real_root", "synth_root", "yellow"}  # only yellow on both sides
+    assert {k: key[k] for k in ("seed", "per_side", "size")} == {
+        "seed": 4,
+        "per_side": 3,
+        "size": SIZE,
+    }
     entries = key["yellow"]
     truths = [entries[str(k)]["truth"] for k in range(1, 7)]
     assert sorted(truths) == ["real"] * 3 + ["synthetic"] * 3
-    sheet = read_image(out / "yellow.png")
+    sheet = read_image(out / "sheets" / "yellow.png")
     assert sheet.shape == (2 * (SIZE + 2 * PAD), 4 * (SIZE + 2 * PAD), 3)
     assert (sheet[:PAD] == 128).all() and (sheet[:, :PAD] == 128).all()  # a neutral grey frame
     windows: dict[str, list] = {}
@@ -66,59 +85,96 @@ def test_make_writes_a_shuffled_sheet_whose_tiles_are_the_keyed_crops(
         crop = read_image(e["image"])[y0 : y0 + SIZE, x0 : x0 + SIZE]
         # the number is drawn in the top-left corner; everything below it is the crop itself
         np.testing.assert_array_equal(tile[30:], crop[30:])
+        mask_path = Path(e["image"].replace("/images/", "/masks/"))
+        if not mask_path.is_file():  # the synthetic archive's layout
+            mask_path = Path(e["image"].replace("/images/", "/ground_truths/masks/"))
+        assert read_mask(mask_path)[y0 : y0 + SIZE, x0 : x0 + SIZE].any()  # a cell on every tile
         windows.setdefault(e["image"], []).append((y0, x0))
     real_images = [p for p in windows if "/real/" in p]
     synth_images = [p for p in windows if "/real/" not in p]
-    assert len(real_images) == 2 and len(synth_images) == 3  # synthetic: distinct images
+    assert len(real_images) == len(synth_images) == 2  # both sides sampled alike
     for wins in windows.values():
         assert not any(overlaps(a, b, SIZE) for i, a in enumerate(wins) for b in wins[i + 1 :])
-    # same seed, same sheet; another seed, another order
+    # same seed, same sheet; another seed, another one
     again = tmp_path / "again"
     assert main([*args, "--out", str(again), "--seed", "4"]) == 0
-    assert (again / "yellow.png").read_bytes() == (out / "yellow.png").read_bytes()
+    assert (again / "sheets" / "yellow.png").read_bytes() == (
+        out / "sheets" / "yellow.png"
+    ).read_bytes()
     assert main([*args, "--out", str(tmp_path / "other"), "--seed", "5"]) == 0
-    other = json.loads((tmp_path / "other" / "key.json").read_text())["yellow"]
-    assert other != entries
+    assert json.loads((tmp_path / "other" / "key.json").read_text())["yellow"] != entries
+    # an existing sheet is never overwritten, and nothing is left beside it
+    assert main([*args, "--out", str(out), "--seed", "6"]) == 2
+    assert json.loads((out / "key.json").read_text())["seed"] == 4
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_score_counts_right_answers_and_whether_they_were_half_and_half():
+def _every_answer_sheet(n: int):
+    """All answer sheets for n crops: each crop "synthetic" (1), "real" (0) or unusable (None)."""
+    return itertools.product((1, 0, None), repeat=n)
+
+
+def test_null_distribution_agrees_with_enumerating_every_truth_split():
+    """Definitional check: for every answer sheet of 6 crops (any mix of "synthetic", "real"
+    and unusable answers), count the right answers over every half split of the truth."""
+    n = 6
+    splits = [t for t in itertools.product((1, 0), repeat=n) if sum(t) == n // 2]
+    for answers in _every_answer_sheet(n):
+        s, r = answers.count(1), answers.count(0)
+        want = np.zeros(n + 1)
+        for truth in splits:
+            want[sum(a == t for a, t in zip(answers, truth, strict=True))] += 1 / len(splits)
+        np.testing.assert_allclose(null_distribution(n, s, r), want, atol=1e-12)
+    half_and_half = null_distribution(12, 6, 6)
+    assert half_and_half[12] == pytest.approx(1 / 924)
+    assert half_and_half[10:].sum() == pytest.approx(37 / 924)
+
+
+def test_score_counts_right_answers_and_how_the_answers_split():
     key = {"yellow": {str(k): {"truth": "real" if k % 2 else "synthetic"} for k in range(1, 13)}}
     truth = {k: v["truth"] for k, v in key["yellow"].items()}
-    perfect = {"yellow": {k: t[0].upper() for k, t in truth.items()}}
-    assert score(key, perfect) == {"yellow": (12, 12, True)}
-    flipped = {"yellow": {k: "real" if t == "synthetic" else "s" for k, t in truth.items()}}
-    assert score(key, flipped) == {"yellow": (0, 12, True)}
-    assert score(key, {"yellow": {"1": "real"}}) == {"yellow": (1, 12, False)}  # rest wrong
-    swapped = dict(perfect["yellow"], **{"1": "s", "2": "r", "3": "s", "4": "r"})
-    assert score(key, {"yellow": swapped}) == {"yellow": (8, 12, True)}
-    assert chance_at_least(12, 12, True) == pytest.approx(1 / 924)
-    assert chance_at_least(1, 12, False) == pytest.approx(4095 / 4096)
+    perfect = {k: t[0].upper() for k, t in truth.items()}
+    assert score(key, {"yellow": perfect}) == {"yellow": Tally(12, 12, 6, 6)}
+    flipped = {k: "real" if t == "synthetic" else "s" for k, t in truth.items()}
+    assert score(key, {"yellow": flipped}) == {"yellow": Tally(0, 12, 6, 6)}
+    one = score(key, {"yellow": {"1": "real"}})["yellow"]  # the rest unanswered: wrong
+    assert one == Tally(1, 12, 0, 1) and one.unread == 11
+    assert one.chance() == pytest.approx(0.5)  # "1 is real" is right half the time
+    word = score(key, {"yellow": dict(perfect, **{"2": "synth"})})["yellow"]
+    assert word == Tally(11, 12, 5, 6) and word.unread == 1
+    with pytest.raises(Exception, match="not on the sheet"):
+        score(key, {"yellow": {"13": "real"}})
+    with pytest.raises(Exception, match="name no collection"):
+        score(key, {})
 
 
 def test_pooled_chance_is_the_tail_of_the_summed_guesses():
-    """Two balanced judges of 4 crops each: right counts 0, 2, 4 with chances 1/6, 4/6, 1/6
-    each, so the total is 8 with 1/36 and at least 6 with 1/36 + 2 * 4/36 = 9/36."""
-    assert pooled_chance([(4, 4, True), (4, 4, True)]) == pytest.approx(1 / 36)
-    assert pooled_chance([(4, 4, True), (2, 4, True)]) == pytest.approx(9 / 36)
-    assert pooled_chance([(0, 4, True), (0, 4, True)]) == pytest.approx(1.0)
-    assert pooled_chance([(3, 3, False)]) == pytest.approx(1 / 8)
+    """Two half-and-half judges of 4 crops each: right counts 0, 2, 4 with chances 1/6, 4/6,
+    1/6 each, so the total is 8 with 1/36 and at least 6 with 1/36 + 2 * 4/36 = 9/36."""
+    assert pooled_chance([Tally(4, 4, 2, 2), Tally(4, 4, 2, 2)]) == pytest.approx(1 / 36)
+    assert pooled_chance([Tally(4, 4, 2, 2), Tally(2, 4, 2, 2)]) == pytest.approx(9 / 36)
+    assert pooled_chance([Tally(0, 4, 2, 2), Tally(0, 4, 2, 2)]) == pytest.approx(1.0)
 
 
-def test_chance_at_least_agrees_with_enumerating_every_guess():
-    """Definitional check: enumerate every half-and-half answer sheet (and every coin-flip
-    sheet) for 8 crops and count those with at least ``right`` right."""
-    import itertools
+def test_score_cli_prints_each_judge_and_the_pooled_figure(tmp_path: Path, capsys):
+    def sheet(first: int) -> dict:
+        return {
+            str(k): {"truth": "real" if k <= 2 else "synthetic", "n": first} for k in range(1, 5)
+        }
 
-    n, truth = 8, (1, 1, 1, 1, 0, 0, 0, 0)
-    balanced = [a for a in itertools.product((0, 1), repeat=n) if sum(a) == n // 2]
-    every = list(itertools.product((0, 1), repeat=n))
-    for right in range(n + 1):
-        hits = [sum(x == t for x, t in zip(a, truth, strict=True)) for a in balanced]
-        assert chance_at_least(right, n, True) == pytest.approx(np.mean(np.array(hits) >= right))
-        hits = [sum(x == t for x, t in zip(a, truth, strict=True)) for a in every]
-        assert chance_at_least(right, n, False) == pytest.approx(np.mean(np.array(hits) >= right))
-    assert chance_at_least(10, 12, True) == pytest.approx(37 / 924)
-    assert chance_at_least(10, 12, False) == pytest.approx(79 / 4096)
+    (tmp_path / "k1.json").write_text(json.dumps({"red": sheet(1)}))
+    (tmp_path / "k2.json").write_text(json.dumps({"red": sheet(2)}))
+    (tmp_path / "a.json").write_text(json.dumps({"red": {"1": "r", "2": "r", "3": "s", "4": "s"}}))
+    (tmp_path / "b.json").write_text(json.dumps({"red": {"1": "s", "2": "r", "3": "r", "4": "x"}}))
+    k1, k2, a, b = (str(tmp_path / f) for f in ("k1.json", "k2.json", "a.json", "b.json"))
+    assert main(["score", k1, a, k2, b]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("red: 4 of 4 right (P(>= 4 by guessing) = 0.17)")
+    assert out[1].endswith("1 unanswered or not real/synthetic, counted wrong)")
+    assert out[1].split(": ", 1)[1].startswith("red: 1 of 4 right")
+    assert out[2].startswith("red, 2 judges: 5 of 8 right (P(>= 5 by guessing) = ")
+    assert main(["score", k1, a, k1, b]) == 2  # one sheet twice: not independent judges
+    assert "twice" in capsys.readouterr().err
 
 
 def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path, synth_root: Path, capsys):
@@ -126,48 +182,44 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path, synth_root: Path, c
     bad_json = tmp_path / "answers.json"
     bad_json.write_text("{not json")
     key = tmp_path / "key.json"
-    key.write_text(json.dumps({"yellow": {"1": {"truth": "real"}}}))
+    key.write_text(json.dumps({"yellow": {"1": {"truth": "real"}, "2": {"truth": "synthetic"}}}))
+    (tmp_path / "answers-as-key.json").write_text(json.dumps({"yellow": {"1": "real"}}))
+    (tmp_path / "lopsided.json").write_text(json.dumps({"yellow": {"1": {"truth": "real"}}}))
+    (tmp_path / "nothing.json").write_text(json.dumps({"seed": 1}))
+    (tmp_path / "green.json").write_text(json.dumps({"green": {"1": "real"}}))
+    (tmp_path / "file").write_text("x")
+    synthetic_copy = tmp_path / "synthetic-copy"
+    synthetic_copy.mkdir()
+    (synthetic_copy / "synthetic.json").write_text("{}")
+    make = ["make", str(real), str(synth_root)]
     cases = [
-        (
-            [
-                "make",
-                str(real),
-                str(synth_root),
-                "--per-side",
-                "40",
-                "--size",
-                "200",
-                "--out",
-                str(tmp_path / "o"),
-            ],
-            "only",
-        ),
-        (["make", str(real), str(synth_root), "--out", str(real / "inside")], "inside"),
-        (["make", str(tmp_path / "missing"), str(synth_root)], "missing"),
+        ([*make, "--per-side", "40", "--size", "200", "--out", str(tmp_path / "o")], "only"),
+        ([*make, "--out", str(real / "inside")], "inside"),
+        ([*make, "--out", str(tmp_path / "file")], "not a folder"),
+        ([*make, "--seed", "-1"], "out of range"),
+        (["make", str(tmp_path / "missing"), str(synth_root)], "REAL_ROOT"),
+        (["make", str(synthetic_copy), str(real), "--out", str(tmp_path / "sw")], "synthetic.json"),
         (["score", str(key), str(bad_json)], "answers.json"),
         (["score", str(tmp_path / "nokey.json"), str(bad_json)], "nokey.json"),
+        (["score", str(tmp_path / "answers-as-key.json"), str(key)], "answers-as-key.json"),
+        (["score", str(tmp_path / "lopsided.json"), str(key)], "half real"),
+        (["score", str(key), str(tmp_path / "nothing.json")], "'seed'"),
+        (["score", str(key), str(tmp_path / "green.json")], "green"),
+        (["score", str(key)], "pairs"),
     ]
     for argv, word in cases:
-        assert main(argv) == 2
+        assert _exit_code(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and word in err, err
-    assert not (tmp_path / "o").exists() and not (real / "inside").exists()
-    odd = main(["score", str(key)])
-    assert odd == 2 and "pairs" in capsys.readouterr().err
-    wrong = tmp_path / "wrong.json"
-    wrong.write_text(json.dumps({"green": {"1": "real"}}))
-    assert main(["score", str(key), str(wrong)]) == 2
-    assert "green" in capsys.readouterr().err
+    for left in ("o", "sw"):
+        assert not (tmp_path / left).exists()
+    assert not (real / "inside").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_score_cli_prints_each_judge_and_the_pooled_figure(tmp_path: Path, capsys):
-    key = {"red": {str(k): {"truth": "real" if k <= 2 else "synthetic"} for k in range(1, 5)}}
-    (tmp_path / "key.json").write_text(json.dumps(key))
-    (tmp_path / "a.json").write_text(json.dumps({"red": {"1": "r", "2": "r", "3": "s", "4": "s"}}))
-    (tmp_path / "b.json").write_text(json.dumps({"red": {"1": "s", "2": "r", "3": "r", "4": "s"}}))
-    k, a, b = (str(tmp_path / f) for f in ("key.json", "a.json", "b.json"))
-    assert main(["score", k, a, k, b]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].endswith("red: 4 of 4 right (P(>= 4 by guessing) = 0.167)")
-    assert out[1].endswith("red: 2 of 4 right (P(>= 2 by guessing) = 0.833)")
-    assert out[2] == "red, 2 judges: 6 of 8 right (P(>= 6 by guessing) = 0.25)"
+def _exit_code(argv: list[str]) -> int:
+    """main's return value, or the status of a usage error (argparse exits)."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return int(stop.code)

@@ -252,7 +252,7 @@ def ratio(key: str, synth: float, real: float) -> float:
     return (synth + 1.0) / (real + 1.0)
 
 
-def _read_pair(x: Labelled, binarise: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def read_pair(x: Labelled, binarise: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(RGB image, boolean mask) of one labelled image; a size mismatch names both files.
     Non-binary masks are refused unless ``binarise`` (then thresholded at > 127)."""
     image, mask = read_image(x.image), read_mask(x.mask, binarise)
@@ -275,8 +275,8 @@ def compare(
     is NaN when no image has it."""
     table: dict[str, dict[str, Row]] = {}
     for c in COLLECTIONS:
-        r = [image_stats(*_read_pair(x, binarise)) for x in real if x.collection == c]
-        s = [image_stats(*_read_pair(x, binarise)) for x in synth if x.collection == c]
+        r = [image_stats(*read_pair(x, binarise)) for x in real if x.collection == c]
+        s = [image_stats(*read_pair(x, binarise)) for x in synth if x.collection == c]
         if not r or not s:
             continue
         rs, ss = pooled_stats(r), pooled_stats(s)
@@ -362,7 +362,7 @@ def montage(
             tiles = []
             for k in range(per_row):
                 x = group[k % len(group)]
-                tiles.append(_crop_at_cell(rng, *_read_pair(x, binarise), size))
+                tiles.append(_crop_at_cell(rng, *read_pair(x, binarise), size))
                 tiles.append(np.full((size, pad, 3), 128, np.uint8))
             row = np.concatenate(tiles, axis=1)
             cv2.putText(
@@ -383,7 +383,18 @@ def all_matched(table: dict) -> bool:
     )
 
 
-def _check_out(folder: Path, inputs: tuple[Path, ...]) -> None:
+def refuse_synthetic_real_root(real_root: str | Path, usage: str) -> None:
+    """Raise ``DataError`` when ``real_root`` is a synthetic archive (holds synthetic.json):
+    the two roots were swapped, which would also put a default output beside the real samples.
+    ``usage`` is the command's synopsis for the message."""
+    if (Path(real_root) / "synthetic.json").is_file():
+        raise DataError(
+            f"REAL_ROOT {real_root} is a synthetic archive (it holds synthetic.json): the real "
+            f"samples come first, `{usage}`"
+        )
+
+
+def check_out_folder(folder: Path, inputs: tuple[Path, ...]) -> None:
     """Refuse an output folder that cannot be made (a file on its path) or that lies inside an
     input, where it would become part of that archive."""
     for above in (folder, *folder.parents):
@@ -418,14 +429,9 @@ def run_synth_check(
     from fncssl.data.atomic import write_json, write_text
     from fncssl.data.imageio import write_image
 
-    if (Path(real_root) / "synthetic.json").is_file():  # swapped roots would also put the
-        # default output beside the real samples
-        raise DataError(
-            f"REAL_ROOT {real_root} is a synthetic archive (it holds synthetic.json): the real "
-            "samples come first, `fncssl synth-check REAL_ROOT SYNTH_ROOT`"
-        )
+    refuse_synthetic_real_root(real_root, "fncssl synth-check REAL_ROOT SYNTH_ROOT")
     folder = Path(out) if out else synth_root.parent / f"{synth_root.name}-synth-check"
-    _check_out(folder, (real_root, synth_root))  # refused before any work
+    check_out_folder(folder, (real_root, synth_root))  # refused before any work
     real = find_labelled(real_root, max_images)
     synth = find_labelled(synth_root, max_images)
     table = compare(real, synth, binarise)

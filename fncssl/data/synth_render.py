@@ -5,7 +5,8 @@ annotator's outline of touching cells would be), so every polygon format can hol
 A picture is built in layers, each in grey levels of the stain:
 - annotated cells: bright, punctate, unevenly stained bodies (clumps) with a soft glow and
   bright neurites (tapering lines, wide cones at the cell or chains of puncta; for red long,
-  forking dendrites, which a model must learn not to count), some in dense
+  nearly straight, swelling and forking dendrites, many of them out of focus, which a model
+  must learn not to count), some in dense
   clusters, a share of them saturating the camera; the
   annotator's outline can sit a little outside the stained body (``outline_margin``), as
   real outlines do;
@@ -438,9 +439,10 @@ def render_image(
     stain = np.zeros(shape, np.float32)
     mask = np.zeros(shape, bool)
     lines = np.zeros(shape, np.float32)
-    far = lines  # out-of-focus neurites, chosen from their own stream (the geometry is kept)
-    if style.neurite_far > 0:
-        far, focus = np.zeros(shape, np.float32), streams["neurites"].spawn(1)[0]
+    # out-of-focus neurites go to their own layer, chosen from a stream spawned off the
+    # neurite stream (spawning draws nothing from it, so the geometry is kept)
+    focus = streams["neurites"].spawn(1)[0] if style.neurite_far > 0 else None
+    far = np.zeros(shape, np.float32) if focus is not None else lines
     holes = hole_field(scene, shape) if domain.holes else None
     peak_image = style.intensity * domain.gain
     area_px_median = style.area_median_um2 / um_per_px**2
@@ -490,7 +492,7 @@ def render_image(
         peak = annotated_peak(cells, peak_image, need, style)
         _draw_cell(cells, stain, mask, outline, centre, peak, style, hollow)
         for _ in range(neurites.integers(0, style.neurites + 1)):
-            defocused = far is not lines and focus.random() < style.neurite_far
+            defocused = focus is not None and focus.random() < style.neurite_far
             _neurite(neurites, far if defocused else lines, centre, r, peak, style)
     if style.fragments > 0:  # small bright pieces of cells cut by the section: not annotated
         frag = streams["fragments"]
@@ -523,7 +525,7 @@ def render_image(
         level = style.neuropil_level
         _neuropil(pil, lines, n_puncta, peak_image, level, centres[:n_cells], spread)
     np.maximum(stain, cv2.GaussianBlur(lines, (0, 0), style.line_blur), out=stain)
-    if far is not lines:
+    if focus is not None:
         np.maximum(stain, cv2.GaussianBlur(far, (0, 0), style.neurite_far_blur), out=stain)
     dust = streams["debris"]
     debris(dust, stain, peak_image, style.debris_rate)

@@ -92,9 +92,10 @@ class CollectionStyle:
     neurite_fade: float = 0.9  # share of its brightness a neurite loses from base to tip
     neurite_branch: float = 0.0  # chance that a neurite forks once (a dendritic tree)
     neurite_turn: float = 0.18  # std of the heading change per 3-6 px step, radians
-    neurite_swell: float = 0.0  # log-normal sigma of a neurite's width from run to run
+    neurite_swell: float = 0.0  # log-normal sigma of a neurite's width from run to run (the
+    # mean width grows by exp(sigma^2 / 2), 6% at 0.35)
     neurite_far: float = 0.0  # share of neurites out of the focal plane (blurred much more)
-    neurite_far_blur: float = 5.0  # Gaussian sigma (px) of those, instead of ``line_blur``
+    neurite_far_blur: float = 5.0  # Gaussian sigma (px, > 0) of those, instead of ``line_blur``
 
 
 STYLES = {

@@ -524,6 +524,15 @@ def test_out_of_focus_neurites_blur_the_processes_but_keep_cells_and_geometry():
         red = [x.image[..., 0].astype(np.float32) for x in (sharp, blurred, without)]
         assert sharpness(red[1] - red[2]) < 0.8 * sharpness(red[0] - red[2])
     assert checked >= 2
+    # with every process out of focus but blurred as the in-focus ones, and nothing else on
+    # the line layers, the picture is the same: which processes go out of focus does not
+    # change where they are drawn
+    only = dataclasses.replace(base, fibres=0, neuropil=0.0)
+    same_blur = dataclasses.replace(only, neurite_far=1.0, neurite_far_blur=only.line_blur)
+    for seed in (0, 3):
+        a = render_image(np.random.default_rng(seed), only, size).image
+        b = render_image(np.random.default_rng(seed), same_blur, size).image
+        assert np.array_equal(a, b)
     default = dataclasses.replace(STYLES["red"], neurite_far=0.0, neurite_far_blur=1.0)
     a = render_image(np.random.default_rng(7), default, size).image
     b = render_image(
