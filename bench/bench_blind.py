@@ -196,7 +196,7 @@ def make(real_root: Path, synth_root: Path, out: Path, seed: int, per_side: int,
             size,
         )
         key[c] = {
-            str(k): {"truth": s.truth, "image": str(s.image), "window": list(s.window)}
+            str(k): {"truth": s.truth, "image": str(s.image.resolve()), "window": list(s.window)}
             for k, s in enumerate(shown, 1)
         }
         sheets[c] = grid([s.pixels for s in shown])
@@ -242,6 +242,7 @@ class Tally:
     asked: int
     synthetic: int  # answers "synthetic"
     real: int  # answers "real" (the rest were missing or unreadable)
+    odd: tuple[str, ...] = ()  # the unreadable answers given (not the missing ones)
 
     @property
     def unread(self) -> int:
@@ -280,7 +281,7 @@ def check_key(key: dict, name: str) -> None:
         if not ok:
             raise DataError(
                 f"key {name}: {c!r} is not a sheet of {{number: {{'truth': 'real' or "
-                "'synthetic'}}}}; is it a bench_blind key.json?"
+                "'synthetic'}}; is it a bench_blind key.json?"
             )
         if 2 * sum(e["truth"] == "real" for e in entries.values()) != len(entries):
             raise DataError(f"key {name}: {c!r} is not half real and half synthetic")
@@ -309,7 +310,8 @@ def score(key: dict, answers: dict) -> dict[str, Tally]:
         said = {k: _normalise(given.get(k, "")) for k in key[c]}
         right = sum(said[k] == e["truth"] for k, e in key[c].items())
         count = {label: sum(a == label for a in said.values()) for label in LABELS}
-        result[c] = Tally(right, len(said), count["synthetic"], count["real"])
+        odd = tuple(repr(given[k]) for k in key[c] if k in given and said[k] not in LABELS)
+        result[c] = Tally(right, len(said), count["synthetic"], count["real"], odd)
     return result
 
 
@@ -325,37 +327,43 @@ def _load_json(path: Path, what: str) -> dict:
     return obj
 
 
-def score_files(files: list[Path]) -> None:
-    """Print each judge's score (pairs of key and answers files) and, per collection answered
-    by several judges, the pooled figure. A sheet given twice is refused: pooling assumes each
-    judge saw their own sheet."""
+def score_files(files: list[Path]) -> list[str]:
+    """The lines to print: each judge's score (pairs of key and answers files) and, per
+    collection answered by several judges, the pooled figure. Every file is checked before
+    any line is made; a sheet given twice is refused, since pooling assumes each judge saw
+    their own sheet."""
     if len(files) % 2:
         raise FNCError("score takes pairs of files: KEY ANSWERS [KEY ANSWERS ...]")
+    lines: list[str] = []
     pooled: dict[str, list[Tally]] = {}
     seen: set[tuple] = set()
     for key_file, answers_file in zip(files[::2], files[1::2], strict=True):
         key = _load_json(key_file, "key")
         check_key(key, str(key_file))
+        answers = _load_json(answers_file, "answers")
         try:
-            tallies = score(key, _load_json(answers_file, "answers"))
+            tallies = score(key, answers)
         except DataError as err:
-            raise DataError(f"{answers_file}: {err}") from None
+            raise DataError(f"answers {answers_file}: {err}") from None
         for c, t in tallies.items():
             sheet = (c, json.dumps(key[c], sort_keys=True))
             if sheet in seen:
                 raise DataError(f"{key_file}: the {c} sheet is scored twice; pool distinct sheets")
             seen.add(sheet)
-            note = (
-                f"; {t.unread} unanswered or not real/synthetic, counted wrong" if t.unread else ""
-            )
+            note = ""
+            if t.unread:
+                shown = f" (given: {', '.join(t.odd[:3])}{', ...' if len(t.odd) > 3 else ''})"
+                note = f"; {t.unread} unanswered or not real/synthetic{shown if t.odd else ''}"
+                note += ", counted wrong"
             tail = f"P(>= {t.right} by guessing) = {t.chance():.2g}{note}"
-            print(f"{answers_file}: {c}: {t.right} of {t.asked} right ({tail})")
+            lines.append(f"{answers_file}: {c}: {t.right} of {t.asked} right ({tail})")
             pooled.setdefault(c, []).append(t)
     for c, rows in pooled.items():
         if len(rows) > 1:
             right, n = sum(t.right for t in rows), sum(t.asked for t in rows)
             tail = f"P(>= {right} by guessing) = {pooled_chance(rows):.2g}"
-            print(f"{c}, {len(rows)} judges: {right} of {n} right ({tail})")
+            lines.append(f"{c}, {len(rows)} judges: {right} of {n} right ({tail})")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -379,9 +387,10 @@ def main(argv: list[str] | None = None) -> int:
             key = make(args.real_root, args.synth_root, out, args.seed, args.per_side, args.size)
             names = [c for c in key if c not in SETTINGS]
             sheets = ", ".join(f"{c}.png" for c in names)
-            print(f"written: {out / 'sheets'} ({sheets}) for the judge; {out / 'key.json'} not")
+            print(f"written: {out / 'sheets'} ({sheets}), for the judge")
+            print(f"answer key: {out / 'key.json'} (keep it from the judge)")
         else:
-            score_files(args.files)
+            print("\n".join(score_files(args.files)))
     except FNCError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

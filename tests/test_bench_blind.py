@@ -141,7 +141,7 @@ def test_score_counts_right_answers_and_how_the_answers_split():
     assert one == Tally(1, 12, 0, 1) and one.unread == 11
     assert one.chance() == pytest.approx(0.5)  # "1 is real" is right half the time
     word = score(key, {"yellow": dict(perfect, **{"2": "synth"})})["yellow"]
-    assert word == Tally(11, 12, 5, 6) and word.unread == 1
+    assert word == Tally(11, 12, 5, 6, ("'synth'",)) and word.unread == 1
     with pytest.raises(Exception, match="not on the sheet"):
         score(key, {"yellow": {"13": "real"}})
     with pytest.raises(Exception, match="name no collection"):
@@ -170,11 +170,16 @@ def test_score_cli_prints_each_judge_and_the_pooled_figure(tmp_path: Path, capsy
     assert main(["score", k1, a, k2, b]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("red: 4 of 4 right (P(>= 4 by guessing) = 0.17)")
-    assert out[1].endswith("1 unanswered or not real/synthetic, counted wrong)")
+    assert out[1].endswith("1 unanswered or not real/synthetic (given: 'x'), counted wrong)")
     assert out[1].split(": ", 1)[1].startswith("red: 1 of 4 right")
     assert out[2].startswith("red, 2 judges: 5 of 8 right (P(>= 5 by guessing) = ")
     assert main(["score", k1, a, k1, b]) == 2  # one sheet twice: not independent judges
-    assert "twice" in capsys.readouterr().err
+    refused = capsys.readouterr()
+    assert "twice" in refused.err and refused.out == ""  # nothing printed before the refusal
+    (tmp_path / "bad.json").write_text("{")
+    assert main(["score", k1, a, k2, str(tmp_path / "bad.json")]) == 2
+    refused = capsys.readouterr()
+    assert refused.out == "" and refused.err.count("bad.json") == 1
 
 
 def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path, synth_root: Path, capsys):
@@ -210,7 +215,7 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path, synth_root: Path, c
     for argv, word in cases:
         assert _exit_code(argv) == 2
         err = capsys.readouterr().err.strip()
-        assert err.count("\n") == 0 and word in err, err
+        assert err.count("\n") == 0 and word in err and "}}}" not in err, err
     for left in ("o", "sw"):
         assert not (tmp_path / left).exists()
     assert not (real / "inside").exists()
