@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +36,7 @@ import cv2
 import numpy as np
 
 from fncssl.argtypes import OneLineErrorParser, bounded
-from fncssl.data.atomic import current_umask, write_json
+from fncssl.data.atomic import atomic_folder, write_json
 from fncssl.data.imageio import write_image
 from fncssl.data.synth_check import (
     Labelled,
@@ -202,16 +199,10 @@ def make(real_root: Path, synth_root: Path, out: Path, seed: int, per_side: int,
         sheets[c] = grid([s.pixels for s in shown])
     if not sheets:
         raise DataError("no collection has labelled images on both sides")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; follow the umask
-    try:
+    with atomic_folder(out, "sheets") as tmp:  # an empty target folder is replaced too
         for c, sheet in sheets.items():
             write_image(tmp / "sheets" / f"{c}.png", sheet)
         write_json(tmp / "key.json", key)
-        os.replace(tmp, out)  # an empty target folder is replaced too
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return key
 
 

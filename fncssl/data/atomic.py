@@ -1,16 +1,17 @@
-"""Writers that never leave a half-written file: write to a temp file, then rename."""
+"""Writers that never leave a half-written file or folder: write to a temp one, then rename."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from fncssl.errors import FNCError
+from fncssl.errors import DataError, FNCError
 
 
 @contextlib.contextmanager
@@ -39,6 +40,29 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | Path, what: str = "folder") -> Iterator[Path]:
+    """Yield a hidden temp folder (``.<name>.partial-*``) beside ``target`` to fill; on success
+    it is renamed onto ``target``, which must be absent or an empty folder. On any exception the
+    temp folder is removed and ``target`` is left as it was; a rename that fails (``target``
+    written meanwhile) is one ``DataError`` naming ``target`` (``what`` names the contents)."""
+    dest = Path(target)
+    parent = dest.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.resolve().name}.partial-", dir=parent))
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; follow the umask like mkdir
+        yield tmp
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise DataError(
+                f"could not move the finished {what} to {dest}: {exc.strerror}"
+            ) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -14,16 +14,14 @@ import io
 import json
 import multiprocessing as mp
 import os
-import shutil
 import signal
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from fncssl.config import COLLECTIONS
-from fncssl.data.atomic import current_umask, write_bytes, write_json
+from fncssl.data.atomic import atomic_folder, write_bytes, write_json
 from fncssl.data.formats import FORMATS, convert_archive
 from fncssl.data.imageio import write_image, write_mask
 from fncssl.data.layout import open_archive
@@ -201,22 +199,11 @@ def write_synthetic_archive(
     plan = plan_archive(cols, labelled, unlabelled, size, seed)
     if not plan:
         raise DataError("nothing to write: --labelled and --unlabelled are both 0")
-    target = out.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
     # Build in a hidden folder beside ``out`` and rename it into place at the end, so an
-    # interrupted run never leaves a partial archive that looks complete.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
-    try:
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; follow the umask like mkdir
+    # interrupted run never leaves a partial archive that looks complete (``out`` was checked
+    # absent or empty above).
+    with atomic_folder(out, "archive") as tmp:
         _write_archive(tmp, cols, plan, labelled, unlabelled, size, seed, workers)
-        try:
-            os.replace(tmp, out)  # ``out`` was checked absent or empty above
-        except OSError as exc:  # e.g. something was written into ``out`` meanwhile
-            raise DataError(
-                f"could not move the finished archive to {out}: {exc.strerror}"
-            ) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
