@@ -233,7 +233,8 @@ class Tally:
     asked: int
     synthetic: int  # answers "synthetic"
     real: int  # answers "real" (the rest were missing or unreadable)
-    odd: tuple[str, ...] = ()  # the unreadable answers given (not the missing ones)
+    odd: tuple[str, ...] = ()  # "number: answer" for each unreadable answer given
+    blank: tuple[str, ...] = ()  # the crop numbers left unanswered
 
     @property
     def unread(self) -> int:
@@ -301,8 +302,9 @@ def score(key: dict, answers: dict) -> dict[str, Tally]:
         said = {k: _normalise(given.get(k, "")) for k in key[c]}
         right = sum(said[k] == e["truth"] for k, e in key[c].items())
         count = {label: sum(a == label for a in said.values()) for label in LABELS}
-        odd = tuple(repr(given[k]) for k in key[c] if k in given and said[k] not in LABELS)
-        result[c] = Tally(right, len(said), count["synthetic"], count["real"], odd)
+        odd = tuple(f"{k}: {given[k]!r}" for k in key[c] if k in given and said[k] not in LABELS)
+        blank = tuple(k for k in key[c] if k not in given)
+        result[c] = Tally(right, len(said), count["synthetic"], count["real"], odd, blank)
     return result
 
 
@@ -316,6 +318,22 @@ def _load_json(path: Path, what: str) -> dict:
     if not isinstance(obj, dict):
         raise DataError(f"{what} {path} must hold a JSON object")
     return obj
+
+
+def _wrong_note(t: Tally) -> str:
+    """Empty when every crop got a readable answer, else which crops were counted wrong."""
+    if not t.unread:
+        return ""
+    parts = []
+    if t.blank:
+        parts.append(f"unanswered: {_first(t.blank)}")
+    if t.odd:
+        parts.append(f"not real/synthetic: {_first(t.odd)}")
+    return f"; {t.unread} counted wrong ({'; '.join(parts)})"
+
+
+def _first(items: tuple[str, ...], n: int = 6) -> str:
+    return ", ".join(items[:n]) + (", ..." if len(items) > n else "")
 
 
 def score_files(files: list[Path]) -> list[str]:
@@ -341,14 +359,11 @@ def score_files(files: list[Path]) -> list[str]:
             if sheet in seen:
                 raise DataError(f"{key_file}: the {c} sheet is scored twice; pool distinct sheets")
             seen.add(sheet)
-            note = ""
-            if t.unread:
-                shown = f" (given: {', '.join(t.odd[:3])}{', ...' if len(t.odd) > 3 else ''})"
-                note = f"; {t.unread} unanswered or not real/synthetic{shown if t.odd else ''}"
-                note += ", counted wrong"
-            tail = f"P(>= {t.right} by guessing) = {t.chance():.2g}{note}"
+            tail = f"P(>= {t.right} by guessing) = {t.chance():.2g}{_wrong_note(t)}"
             lines.append(f"{answers_file}: {c}: {t.right} of {t.asked} right ({tail})")
             pooled.setdefault(c, []).append(t)
+        for c in sorted(set(key) - set(tallies) - set(SETTINGS)):
+            lines.append(f"{answers_file}: {c}: not answered (the key has this sheet)")
     for c, rows in pooled.items():
         if len(rows) > 1:
             right, n = sum(t.right for t in rows), sum(t.asked for t in rows)

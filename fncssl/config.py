@@ -368,6 +368,10 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
         k_tp, v_tp = typing.get_args(tp) or (Any, Any)
+        for k, v in value.items():
+            if v is None and isinstance(k, str) and ":" in k:  # YAML read {a:1} as {"a:1": null}
+                hint = f"YAML needs a space after ':' ({k.replace(':', ': ', 1)})"
+                raise ConfigError(f"{key}: {k!r} has no value; {hint}")
         return {
             _coerce(k_tp, k, f"{key} key"): _coerce(v_tp, v, f"{key}.{k}") for k, v in value.items()
         }

@@ -138,10 +138,10 @@ def test_score_counts_right_answers_and_how_the_answers_split():
     flipped = {k: "real" if t == "synthetic" else "s" for k, t in truth.items()}
     assert score(key, {"yellow": flipped}) == {"yellow": Tally(0, 12, 6, 6)}
     one = score(key, {"yellow": {"1": "real"}})["yellow"]  # the rest unanswered: wrong
-    assert one == Tally(1, 12, 0, 1) and one.unread == 11
+    assert one == Tally(1, 12, 0, 1, (), tuple(str(k) for k in range(2, 13))) and one.unread == 11
     assert one.chance() == pytest.approx(0.5)  # "1 is real" is right half the time
     word = score(key, {"yellow": dict(perfect, **{"2": "synth"})})["yellow"]
-    assert word == Tally(11, 12, 5, 6, ("'synth'",)) and word.unread == 1
+    assert word == Tally(11, 12, 5, 6, ("2: 'synth'",)) and word.unread == 1
     with pytest.raises(Exception, match="not on the sheet"):
         score(key, {"yellow": {"13": "real"}})
     with pytest.raises(Exception, match="name no collection"):
@@ -165,14 +165,18 @@ def test_score_cli_prints_each_judge_and_the_pooled_figure(tmp_path: Path, capsy
     (tmp_path / "k1.json").write_text(json.dumps({"red": sheet(1)}))
     (tmp_path / "k2.json").write_text(json.dumps({"red": sheet(2)}))
     (tmp_path / "a.json").write_text(json.dumps({"red": {"1": "r", "2": "r", "3": "s", "4": "s"}}))
-    (tmp_path / "b.json").write_text(json.dumps({"red": {"1": "s", "2": "r", "3": "r", "4": "x"}}))
+    (tmp_path / "b.json").write_text(json.dumps({"red": {"1": "s", "2": "r", "4": "x"}}))
     k1, k2, a, b = (str(tmp_path / f) for f in ("k1.json", "k2.json", "a.json", "b.json"))
     assert main(["score", k1, a, k2, b]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("red: 4 of 4 right (P(>= 4 by guessing) = 0.17)")
-    assert out[1].endswith("1 unanswered or not real/synthetic (given: 'x'), counted wrong)")
+    assert out[1].endswith("2 counted wrong (unanswered: 3; not real/synthetic: 4: 'x'))")
     assert out[1].split(": ", 1)[1].startswith("red: 1 of 4 right")
     assert out[2].startswith("red, 2 judges: 5 of 8 right (P(>= 5 by guessing) = ")
+    (tmp_path / "k3.json").write_text(json.dumps({"red": sheet(3), "yellow": sheet(3)}))
+    assert main(["score", str(tmp_path / "k3.json"), a]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith("yellow: not answered (the key has this sheet)")
     assert main(["score", k1, a, k1, b]) == 2  # one sheet twice: not independent judges
     refused = capsys.readouterr()
     assert "twice" in refused.err and refused.out == ""  # nothing printed before the refusal

@@ -27,6 +27,15 @@ def test_strings_that_are_not_numbers_stay_errors():
         load_config(FinetuneConfig, None, ["optim.lr=fast"])
 
 
+def test_a_mapping_written_without_a_space_after_the_colon_gets_a_hint():
+    """YAML reads ``{dice:1}`` as the key "dice:1" with no value; say how to write it."""
+    with pytest.raises(ConfigError, match=r"loss.weights: 'dice:1' has no value.*\(dice: 1\)"):
+        load_config(FinetuneConfig, None, ["loss.weights={dice:1}"])
+    assert load_config(FinetuneConfig, None, ["loss.weights={dice: 1}"]).loss.weights == {
+        "dice": 1.0
+    }
+
+
 @pytest.mark.parametrize(
     ("schema", "override", "needle"),
     [
