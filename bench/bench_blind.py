@@ -45,11 +45,18 @@ from fncssl.data.synth_check import (
     read_pair,
     refuse_synthetic_real_root,
 )
-from fncssl.errors import DataError, FNCError
+from fncssl.errors import DataError, FNCError, first_few
 
 OUT_ROOT = Path(__file__).resolve().parent / "out"  # gitignored
 LABELS = ("real", "synthetic")
 SETTINGS = ("seed", "per_side", "size", "real_root", "synth_root")  # the key's non-sheet keys
+
+
+def sheet_names(key: dict) -> list[str]:
+    """The collections a key.json holds sheets for, in the key's order."""
+    return [c for c in key if c not in SETTINGS]
+
+
 Window = tuple[int, int]  # top-left corner (y0, x0) of a square crop
 
 
@@ -261,7 +268,7 @@ def check_key(key: dict, name: str) -> None:
     """Raise ``DataError`` unless ``key`` (read from ``name``) maps each collection to
     {crop number: {"truth": "real" | "synthetic", ...}} with as many of each, as ``make``
     writes it."""
-    sheets = {c: v for c, v in key.items() if c not in SETTINGS}
+    sheets = {c: key[c] for c in sheet_names(key)}
     if not sheets:
         raise DataError(f"key {name} names no collection; is it a bench_blind key.json?")
     for c, entries in sheets.items():
@@ -292,7 +299,7 @@ def score(key: dict, answers: dict) -> dict[str, Tally]:
         raise DataError("the answers name no collection")
     result = {}
     for c, given in answers.items():
-        if c not in key or c in SETTINGS:
+        if c not in sheet_names(key):
             raise DataError(f"answers name collection {c!r}, which the key does not have")
         if not isinstance(given, dict):
             raise DataError(f"answers for {c!r} must map crop numbers to real/synthetic")
@@ -326,14 +333,10 @@ def _wrong_note(t: Tally) -> str:
         return ""
     parts = []
     if t.blank:
-        parts.append(f"unanswered: {_first(t.blank)}")
+        parts.append(f"unanswered: {first_few(t.blank, 6)}")
     if t.odd:
-        parts.append(f"not real/synthetic: {_first(t.odd)}")
+        parts.append(f"not real/synthetic: {first_few(t.odd, 6)}")
     return f"; {t.unread} counted wrong ({'; '.join(parts)})"
-
-
-def _first(items: tuple[str, ...], n: int = 6) -> str:
-    return ", ".join(items[:n]) + (", ..." if len(items) > n else "")
 
 
 def score_files(files: list[Path]) -> list[str]:
@@ -362,7 +365,7 @@ def score_files(files: list[Path]) -> list[str]:
             tail = f"P(>= {t.right} by guessing) = {t.chance():.2g}{_wrong_note(t)}"
             lines.append(f"{answers_file}: {c}: {t.right} of {t.asked} right ({tail})")
             pooled.setdefault(c, []).append(t)
-        for c in sorted(set(key) - set(tallies) - set(SETTINGS)):
+        for c in sorted(set(sheet_names(key)) - set(tallies)):
             lines.append(f"{answers_file}: {c}: not answered (the key has this sheet)")
     for c, rows in pooled.items():
         if len(rows) > 1:
@@ -391,8 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "make":
             out = args.out or OUT_ROOT / f"blind-{args.seed}"
             key = make(args.real_root, args.synth_root, out, args.seed, args.per_side, args.size)
-            names = [c for c in key if c not in SETTINGS]
-            sheets = ", ".join(f"{c}.png" for c in names)
+            sheets = ", ".join(f"{c}.png" for c in sheet_names(key))
             print(f"written: {out / 'sheets'} ({sheets}), for the judge")
             print(f"answer key: {out / 'key.json'} (keep it from the judge)")
         else:

@@ -3,6 +3,19 @@
 The CLI prints these as a single line and exits with status 2; anything else is a bug.
 """
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def first_few(items: Sequence[object], most: int, in_all: bool = False) -> str:
+    """Up to ``most`` items joined by ", " for a message, then ", ..." where some were left
+    out (``in_all``: " ... (N in all)" instead)."""
+    shown = ", ".join(str(x) for x in items[:most])
+    if len(items) <= most:
+        return shown
+    return shown + (f" ... ({len(items)} in all)" if in_all else ", ...")
+
 
 class FNCError(Exception):
     """Base class for errors caused by the user's input (files, configs, arguments)."""

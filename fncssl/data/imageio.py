@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from fncssl.data.atomic import write_bytes
-from fncssl.errors import DataError
+from fncssl.errors import DataError, first_few
 
 
 def _load(path: Path) -> np.ndarray:
@@ -68,7 +68,7 @@ def read_mask(path: str | Path, binarise: bool = False) -> np.ndarray:
         return arr == 1
     if binarise:
         return arr > 127
-    shown = ", ".join(str(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+    shown = first_few(values, 8)
     if int(values.max()) <= 127:  # thresholding would erase every object: do not suggest it
         hint = "every value is at most 127, so --binarise would leave it empty; rescale it to 0/255"
     else:

@@ -21,7 +21,7 @@ from fncssl.config import check_setting, setting
 from fncssl.data.atomic import write_json, write_text
 from fncssl.data.imageio import read_mask
 from fncssl.data.layout import IMAGE_SUFFIXES
-from fncssl.errors import DataError
+from fncssl.errors import DataError, first_few
 from fncssl.evaluation.counting import counting_errors, pixel_scores
 from fncssl.evaluation.instances import to_instances
 from fncssl.evaluation.matching import PROTOCOLS, Counts, match_image
@@ -107,17 +107,11 @@ def pair_folders(gt_dir: Path, pred_dir: Path) -> list[tuple[str, Path, Path]]:
     gt, pred = _mask_files(gt_dir), _mask_files(pred_dir)
     only_gt, only_pred = sorted(set(gt) - set(pred)), sorted(set(pred) - set(gt))
     if only_gt or only_pred:
-
-        def show(names: list[str]) -> str:
-            return ", ".join(names[:10]) + (
-                f" ... ({len(names)} in all)" if len(names) > 10 else ""
-            )
-
         parts = []
         if only_gt:
-            parts.append(f"no prediction for: {show(only_gt)}")
+            parts.append(f"no prediction for: {first_few(only_gt, 10, in_all=True)}")
         if only_pred:
-            parts.append(f"no ground truth for: {show(only_pred)}")
+            parts.append(f"no ground truth for: {first_few(only_pred, 10, in_all=True)}")
         raise DataError(f"unpaired masks between {gt_dir} and {pred_dir}: " + "; ".join(parts))
     return [(stem, gt[stem], pred[stem]) for stem in sorted(gt)]
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from fncssl.errors import FNCError
+from fncssl.errors import FNCError, first_few
 
 
 @dataclass
@@ -85,20 +85,18 @@ def load_strict(module: nn.Module, state_dict: dict[str, torch.Tensor], source: 
     unexpected = sorted(set(state_dict) - set(own))
     wrong = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)
     if missing or unexpected or wrong:
-
-        def show(keys: list[str]) -> str:
-            return ", ".join(keys[:5]) + (f" ... ({len(keys)} in all)" if len(keys) > 5 else "")
-
         parts = []
         if missing:
-            parts.append(f"missing keys: {show(missing)}")
+            parts.append(f"missing keys: {first_few(missing, 5, in_all=True)}")
         if unexpected:
-            parts.append(f"unexpected keys: {show(unexpected)}")
+            parts.append(f"unexpected keys: {first_few(unexpected, 5, in_all=True)}")
         if wrong:
             parts.append(
                 "shape mismatch: "
-                + show(
-                    [f"{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}" for k in wrong]
+                + first_few(
+                    [f"{k} {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}" for k in wrong],
+                    5,
+                    in_all=True,
                 )
             )
         raise FNCError(f"{source} does not fit the model: " + "; ".join(parts))
