@@ -12,7 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.bench_sim2real import count_bias, count_ok, main, markdown, seed_list
+from bench.bench_sim2real import (
+    choose_threshold,
+    count_bias,
+    count_ok,
+    main,
+    markdown,
+    score_at,
+    seed_list,
+)
 from fncssl.argtypes import bounded
 from fncssl.data.imageio import write_image, write_mask
 
@@ -49,6 +57,47 @@ def test_markdown_adds_the_held_out_table_only_when_held_out_images_were_scored(
     real, synthetic = text.split("Synthetic held-out")
     assert "| +31 | 17/13 | no |" in real
     assert "| -10 | 9/10 | yes |" in synthetic
+
+
+def test_choose_threshold_takes_the_best_det_f1_and_breaks_ties_towards_one_half():
+    def det(f1: float) -> dict:
+        return {"detection": {"f1": f1}}
+
+    assert choose_threshold({0.4: det(0.8), 0.5: det(0.8), 0.6: det(0.9)}) == 0.6
+    assert choose_threshold({0.3: det(0.8), 0.55: det(0.8), 0.7: det(0.7)}) == 0.55
+    assert choose_threshold({0.35: det(0.5), 0.8: det(0.5)}) == 0.35
+
+
+def test_score_at_drops_a_dim_false_cell_above_its_probability_and_keeps_it_below():
+    prob = np.zeros((200, 200), np.float32)
+    prob[20:50, 20:50] = 0.9  # a true cell, 900 px
+    prob[120:150, 120:150] = 0.6  # a dim object the annotator left out
+    truth = np.zeros((200, 200), bool)
+    truth[20:50, 20:50] = True
+    low, high = score_at([("a", truth, prob)], 0.5), score_at([("a", truth, prob)], 0.7)
+    assert low["images"][0]["pred_count"] == 2 and low["detection"]["precision"] == 0.5
+    assert high["images"][0]["pred_count"] == 1 and high["detection"]["precision"] == 1.0
+    assert high["segmentation"]["f1"] == 1.0
+
+
+def test_markdown_adds_the_tuned_tables_with_each_seeds_threshold():
+    run = {
+        **_scores([(17, 13)]),
+        "synthetic_heldout": _scores([(9, 10)]),
+        "tuned": {
+            "threshold": 0.65,
+            "real": _scores([(14, 13)]),
+            "synthetic_heldout": _scores([(8, 10)]),
+        },
+    }
+    text = markdown({"collections": {"yellow": {"0": run}}})
+    paper, tuned = text.split("Threshold chosen on synthetic validation images")
+    assert "17/13" in paper and "14/13" not in paper
+    assert "yellow seed 0: 0.65" in tuned
+    real, held = tuned.split("The same, synthetic held-out images")
+    assert "| +8 | 14/13 | yes |" in real
+    assert "| -20 | 8/10 | yes |" in held
+    assert "Threshold chosen" not in markdown({"collections": {"yellow": {"0": _scores([])}}})
 
 
 def test_bounded_accepts_the_range_and_refuses_everything_else_as_a_usage_error():
