@@ -125,12 +125,11 @@ def train(
     return model.eval()
 
 
-HELDOUT_SEED_OFFSET = (
-    10_000  # a held-out archive's seed: the run's seed + this (keep seeds below it)
-)
-
-
-VALIDATION_SEED_OFFSET = 20_000  # a threshold-tuning archive's seed: the run's seed + this
+# Each run renders up to three archives whose seeds must never meet: training (the run's seed,
+# 0 to HELDOUT_SEED_OFFSET - 1), held-out (seed + HELDOUT_SEED_OFFSET) and threshold validation
+# (seed + VALIDATION_SEED_OFFSET).
+HELDOUT_SEED_OFFSET = 10_000
+VALIDATION_SEED_OFFSET = 2 * HELDOUT_SEED_OFFSET
 THRESHOLD_GRID = tuple(round(0.3 + 0.05 * i, 2) for i in range(13))  # 0.30, 0.35, ..., 0.90
 PAPER_THRESHOLD = 0.5
 
@@ -157,26 +156,29 @@ def score_at(items: list[tuple[str, np.ndarray, np.ndarray]], threshold: float) 
 
 
 def choose_threshold(by_threshold: dict[float, dict]) -> float:
-    """The threshold with the highest detection F1; ties go to the one nearest 0.5."""
+    """The threshold with the highest detection F1; a tie goes to the one nearest 0.5, and
+    two equally near (0.4 and 0.6) to the lower one."""
     return max(
         by_threshold,
-        key=lambda t: (by_threshold[t]["detection"]["f1"], -abs(t - PAPER_THRESHOLD)),
+        key=lambda t: (
+            by_threshold[t]["detection"]["f1"],
+            -round(abs(t - PAPER_THRESHOLD), 6),
+            -t,
+        ),
+    )
+
+
+def _render(args: argparse.Namespace, work: Path, collection: str, n: int, seed: int) -> Path:
+    """A labelled-only synthetic archive of ``n`` images of ``collection`` under ``work``."""
+    return write_synthetic_archive(
+        work / f"{collection}-{seed}", [collection], n, 0, None, seed=seed, workers=args.workers
     )
 
 
 def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, device: str) -> dict:
     """Render, train and score one (collection, seed); the seed drives both archive and model."""
     t0 = time.perf_counter()
-    root = write_synthetic_archive(
-        work / f"{collection}-{seed}",
-        [collection],
-        args.images,
-        0,
-        None,
-        seed=seed,
-        workers=args.workers,
-    )
-    found = find_labelled(root)
+    found = find_labelled(_render(args, work, collection, args.images, seed))
     images = [read_image(x.image) for x in found]
     masks = [read_mask(x.mask) for x in found]
     t_synth = time.perf_counter() - t0
@@ -200,35 +202,25 @@ def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, de
     scores = score_at(real, PAPER_THRESHOLD)
     t_tune = time.perf_counter()
     if args.tune_threshold > 0:  # chosen on synthetic images only; the real ones choose nothing
-        val = write_synthetic_archive(
-            work / f"{collection}-{seed}-validation",
-            [collection],
-            args.tune_threshold,
-            0,
-            None,
-            seed=VALIDATION_SEED_OFFSET + seed,
-            workers=args.workers,
-        )
+        val_seed = VALIDATION_SEED_OFFSET + seed
+        val = _render(args, work, collection, args.tune_threshold, val_seed)
         val_items = predict(model, collection, val, device)
         on_val = {t: score_at(val_items, t) for t in THRESHOLD_GRID}
         chosen = choose_threshold(on_val)
-        print(f"  threshold chosen on {len(val_items)} synthetic images: {chosen}", flush=True)
+        cells = sum(i["true_count"] for i in on_val[PAPER_THRESHOLD]["images"])
+        print(
+            f"  threshold chosen on {len(val_items)} synthetic images ({cells} cells): {chosen}",
+            flush=True,
+        )
         scores["tuned"] = {
             "threshold": chosen,
+            "validation_cells": cells,
             "validation_det_f1": {str(t): r["detection"]["f1"] for t, r in on_val.items()},
             "real": score_at(real, chosen),
         }
     t_held = time.perf_counter()
     if args.heldout > 0:
-        held = write_synthetic_archive(
-            work / f"{collection}-{seed}-heldout",
-            [collection],
-            args.heldout,
-            0,
-            None,
-            seed=HELDOUT_SEED_OFFSET + seed,
-            workers=args.workers,
-        )
+        held = _render(args, work, collection, args.heldout, HELDOUT_SEED_OFFSET + seed)
         held_items = predict(model, collection, held, device)
         scores["synthetic_heldout"] = score_at(held_items, PAPER_THRESHOLD)
         if "tuned" in scores:
@@ -295,7 +287,8 @@ def _mean_std(values: list[float]) -> str:
 
 def markdown(results: dict) -> str:
     """One row per (collection, seed), then mean ± std over seeds; per-image pred/true counts.
-    A second table scores the held-out synthetic images, when there are any."""
+    A second table scores the held-out synthetic images, when there are any; with a threshold
+    chosen on validation images, the real (and held-out) images again at that threshold."""
     real = results["collections"]
     held = {
         c: {s: r["synthetic_heldout"] for s, r in by_seed.items() if "synthetic_heldout" in r}
@@ -366,7 +359,7 @@ def seed_list(text: str) -> list[int]:
         ) from None
     if len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"repeated seed in {text!r}")
-    if not all(0 <= s < HELDOUT_SEED_OFFSET for s in seeds):  # held-out archives use seed + it
+    if not all(0 <= s < HELDOUT_SEED_OFFSET for s in seeds):  # see HELDOUT_SEED_OFFSET
         raise argparse.ArgumentTypeError(f"seeds must be 0 to {HELDOUT_SEED_OFFSET - 1}: {text!r}")
     return seeds
 
@@ -417,8 +410,10 @@ def main() -> None:
         "--tune-threshold",
         type=bounded(int, 0),
         default=0,
-        help="also score at the threshold (0.30-0.90) with the best det F1 on this many\n"
-        "synthetic validation images (seed + 20000); 0 = paper's 0.5 only (default)",
+        metavar="N",
+        help="N synthetic validation images (seed + 20000) on which to choose a threshold\n"
+        "(0.30-0.90, best det F1); the real and held-out images are scored at it too,\n"
+        "beside the paper's 0.5 (default 0: 0.5 only)",
     )
     p.add_argument(
         "--samples",

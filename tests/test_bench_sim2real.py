@@ -12,7 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench import bench_sim2real
 from bench.bench_sim2real import (
+    HELDOUT_SEED_OFFSET,
+    VALIDATION_SEED_OFFSET,
     choose_threshold,
     count_bias,
     count_ok,
@@ -66,6 +69,8 @@ def test_choose_threshold_takes_the_best_det_f1_and_breaks_ties_towards_one_half
     assert choose_threshold({0.4: det(0.8), 0.5: det(0.8), 0.6: det(0.9)}) == 0.6
     assert choose_threshold({0.3: det(0.8), 0.55: det(0.8), 0.7: det(0.7)}) == 0.55
     assert choose_threshold({0.35: det(0.5), 0.8: det(0.5)}) == 0.35
+    assert choose_threshold({0.7: det(0.5), 0.3: det(0.5)}) == 0.3  # equally near: the lower
+    assert choose_threshold({0.6: det(0.5), 0.4: det(0.5)}) == 0.4
 
 
 def test_score_at_drops_a_dim_false_cell_above_its_probability_and_keeps_it_below():
@@ -78,6 +83,56 @@ def test_score_at_drops_a_dim_false_cell_above_its_probability_and_keeps_it_belo
     assert low["images"][0]["pred_count"] == 2 and low["detection"]["precision"] == 0.5
     assert high["images"][0]["pred_count"] == 1 and high["detection"]["precision"] == 1.0
     assert high["segmentation"]["f1"] == 1.0
+
+
+def _two_cells(true_prob: float, extra_prob: float) -> tuple[str, np.ndarray, np.ndarray]:
+    """A 200 px image with one annotated cell and one unannotated object, at given probabilities."""
+    prob = np.zeros((200, 200), np.float32)
+    prob[20:50, 20:50] = true_prob
+    prob[120:150, 120:150] = extra_prob
+    truth = np.zeros((200, 200), bool)
+    truth[20:50, 20:50] = True
+    return "a", truth, prob
+
+
+def test_run_one_chooses_the_threshold_on_validation_images_never_on_the_real_ones(
+    tmp_path, monkeypatch
+):
+    """Real images that would favour a high threshold, validation images a low one: the
+    choice follows the validation images, each archive has its own seed, and the tuned
+    held-out score uses the chosen threshold."""
+    seeds = []
+
+    def render(folder, collections, n, unlabelled, real_root, seed, workers):
+        seeds.append(seed)
+        return tmp_path / str(seed)
+
+    items = {
+        "real": [_two_cells(0.9, 0.6)],  # the extra object goes at 0.6 and above
+        str(7 + VALIDATION_SEED_OFFSET): [_two_cells(0.35, 0.2)],  # the cell needs <= 0.3
+        str(7 + HELDOUT_SEED_OFFSET): [_two_cells(0.9, 0.4)],  # the extra object goes above 0.4
+    }
+    monkeypatch.setattr(bench_sim2real, "write_synthetic_archive", render)
+    monkeypatch.setattr(bench_sim2real, "find_labelled", lambda root: [])
+    monkeypatch.setattr(bench_sim2real, "train", lambda *a: None)
+    monkeypatch.setattr(
+        bench_sim2real,
+        "predict",
+        lambda model, c, root, device: items["real" if root == tmp_path / "real" else root.name],
+    )
+    args = argparse.Namespace(
+        images=2, workers=1, steps=10, crop=32, batch=1, pos_weight=3.0, fg_share=0.5,
+        samples=str(tmp_path / "real"), tune_threshold=4, heldout=4,
+    )  # fmt: skip
+    scores = bench_sim2real.run_one(args, "yellow", 7, tmp_path, "cpu")
+    assert seeds == [7, 7 + VALIDATION_SEED_OFFSET, 7 + HELDOUT_SEED_OFFSET]
+    tuned = scores["tuned"]
+    assert tuned["threshold"] == 0.3 and tuned["validation_cells"] == 1
+    assert scores["images"][0]["pred_count"] == 2  # real at 0.5: the extra object counted
+    assert tuned["real"]["images"][0]["pred_count"] == 2
+    assert scores["synthetic_heldout"]["images"][0]["pred_count"] == 1  # 0.4 is under 0.5
+    assert tuned["synthetic_heldout"]["images"][0]["pred_count"] == 2  # and over 0.3
+    assert set(scores["timing_s"]) == {"synth", "train", "tuning", "heldout"}
 
 
 def test_markdown_adds_the_tuned_tables_with_each_seeds_threshold():
@@ -122,6 +177,8 @@ def test_bounded_accepts_the_range_and_refuses_everything_else_as_a_usage_error(
 
 def test_seed_list_refuses_repeats_and_seeds_a_held_out_archive_could_share():
     assert seed_list("0,1,2") == [0, 1, 2]
+    top = HELDOUT_SEED_OFFSET - 1  # the largest seed: its three archives' seeds stay apart
+    assert top < HELDOUT_SEED_OFFSET <= top + HELDOUT_SEED_OFFSET < VALIDATION_SEED_OFFSET
     for text in ("0,0", "-1", "10000", "a"):
         with pytest.raises(argparse.ArgumentTypeError):
             seed_list(text)
