@@ -207,7 +207,7 @@ def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, de
         val_items = predict(model, collection, val, device)
         on_val = {t: score_at(val_items, t) for t in THRESHOLD_GRID}
         chosen = choose_threshold(on_val)
-        cells = sum(i["true_count"] for i in on_val[PAPER_THRESHOLD]["images"])
+        cells = sum(i["true_count"] for i in on_val[chosen]["images"])
         print(
             f"  threshold chosen on {len(val_items)} synthetic images ({cells} cells): {chosen}",
             flush=True,
@@ -285,22 +285,23 @@ def _mean_std(values: list[float]) -> str:
     return f"{a.mean():.2f} ± {a.std(ddof=1):.2f}" if a.size > 1 else f"{a.mean():.2f}"
 
 
+def _pick(collections: dict[str, dict[str, dict]], key: str) -> dict[str, dict[str, dict]]:
+    """``collection -> seed -> run[key]`` for the runs that have ``key``."""
+    return {
+        c: {s: r[key] for s, r in by_seed.items() if key in r} for c, by_seed in collections.items()
+    }
+
+
 def markdown(results: dict) -> str:
     """One row per (collection, seed), then mean ± std over seeds; per-image pred/true counts.
     A second table scores the held-out synthetic images, when there are any; with a threshold
     chosen on validation images, the real (and held-out) images again at that threshold."""
     real = results["collections"]
-    held = {
-        c: {s: r["synthetic_heldout"] for s, r in by_seed.items() if "synthetic_heldout" in r}
-        for c, by_seed in real.items()
-    }
+    held = _pick(real, "synthetic_heldout")
     text = "Real samples:\n\n" + _table(real)
     if any(held.values()):
         text += "\n\nSynthetic held-out images (never trained on):\n\n" + _table(held)
-    tuned = {
-        c: {s: r["tuned"] for s, r in by_seed.items() if "tuned" in r}
-        for c, by_seed in real.items()
-    }
+    tuned = _pick(real, "tuned")
     if any(tuned.values()):
         chosen = "; ".join(
             f"{c} " + ", ".join(f"seed {s}: {t['threshold']:.2f}" for s, t in by_seed.items())
@@ -309,13 +310,9 @@ def markdown(results: dict) -> str:
         )
         text += (
             "\n\nThreshold chosen on synthetic validation images (highest det F1), "
-            f"same models ({chosen}); real samples:\n\n"
-            + _table({c: {s: t["real"] for s, t in b.items()} for c, b in tuned.items()})
+            f"same models ({chosen}); real samples:\n\n" + _table(_pick(tuned, "real"))
         )
-        tuned_held = {
-            c: {s: t["synthetic_heldout"] for s, t in b.items() if "synthetic_heldout" in t}
-            for c, b in tuned.items()
-        }
+        tuned_held = _pick(tuned, "synthetic_heldout")
         if any(tuned_held.values()):
             text += "\n\nThe same, synthetic held-out images:\n\n" + _table(tuned_held)
     return text

@@ -73,18 +73,6 @@ def test_choose_threshold_takes_the_best_det_f1_and_breaks_ties_towards_one_half
     assert choose_threshold({0.6: det(0.5), 0.4: det(0.5)}) == 0.4
 
 
-def test_score_at_drops_a_dim_false_cell_above_its_probability_and_keeps_it_below():
-    prob = np.zeros((200, 200), np.float32)
-    prob[20:50, 20:50] = 0.9  # a true cell, 900 px
-    prob[120:150, 120:150] = 0.6  # a dim object the annotator left out
-    truth = np.zeros((200, 200), bool)
-    truth[20:50, 20:50] = True
-    low, high = score_at([("a", truth, prob)], 0.5), score_at([("a", truth, prob)], 0.7)
-    assert low["images"][0]["pred_count"] == 2 and low["detection"]["precision"] == 0.5
-    assert high["images"][0]["pred_count"] == 1 and high["detection"]["precision"] == 1.0
-    assert high["segmentation"]["f1"] == 1.0
-
-
 def _two_cells(true_prob: float, extra_prob: float) -> tuple[str, np.ndarray, np.ndarray]:
     """A 200 px image with one annotated cell and one unannotated object, at given probabilities."""
     prob = np.zeros((200, 200), np.float32)
@@ -93,6 +81,14 @@ def _two_cells(true_prob: float, extra_prob: float) -> tuple[str, np.ndarray, np
     truth = np.zeros((200, 200), bool)
     truth[20:50, 20:50] = True
     return "a", truth, prob
+
+
+def test_score_at_drops_a_dim_false_cell_above_its_probability_and_keeps_it_below():
+    image = _two_cells(0.9, 0.6)  # a true cell, 900 px, and a dim object left unannotated
+    low, high = score_at([image], 0.5), score_at([image], 0.7)
+    assert low["images"][0]["pred_count"] == 2 and low["detection"]["precision"] == 0.5
+    assert high["images"][0]["pred_count"] == 1 and high["detection"]["precision"] == 1.0
+    assert high["segmentation"]["f1"] == 1.0
 
 
 def test_run_one_chooses_the_threshold_on_validation_images_never_on_the_real_ones(
