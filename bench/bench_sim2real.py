@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.common import machine
+from bench.common import counts_within, machine
 from fncssl.argtypes import OneLineErrorParser, bounded
 from fncssl.data.atomic import write_text
 from fncssl.data.imageio import read_image, read_mask
@@ -237,13 +237,9 @@ def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, de
     return scores
 
 
-def count_ok(scores: dict, tolerance: float = 0.3, min_cells: int = 5) -> bool:
-    """True when every image with more than ``min_cells`` cells is counted within 30%."""
-    return all(
-        abs(i["pred_count"] - i["true_count"]) <= tolerance * i["true_count"]
-        for i in scores["images"]
-        if i["true_count"] > min_cells
-    )
+def count_ok(scores: dict) -> bool:
+    """True when every image with more than 5 cells is counted within 30% (``counts_within``)."""
+    return counts_within((i["pred_count"], i["true_count"]) for i in scores["images"])
 
 
 def count_bias(scores: dict) -> float:

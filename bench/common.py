@@ -6,7 +6,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 
 def machine() -> str:
@@ -42,3 +42,11 @@ def loader_rate(loader) -> float:
     t0 = time.perf_counter()
     n = sum(b["image"].shape[0] for b in loader)
     return n / (time.perf_counter() - t0)
+
+
+def counts_within(
+    counts: Iterable[tuple[int, int]], tolerance: float = 0.3, min_cells: int = 5
+) -> bool:
+    """True when every (predicted, true) count pair with more than ``min_cells`` true cells
+    has ``|predicted - true| <= tolerance * true``: issue 10's count rule."""
+    return all(abs(p - t) <= tolerance * t for p, t in counts if t > min_cells)

@@ -1,0 +1,200 @@
+"""Label audit: where would an annotator with one brightness line have to draw it to count the
+real samples within 30% of their annotations?
+
+For each real labelled image, the peak brightness of every annotated object and of every
+unannotated cell-sized blob, measured as ``fncssl synth-check`` measures them (brightest
+channel smoothed with a sigma of 2 px; blobs brighter than the image's background median plus
+12 grey levels, mostly outside the masks, 0.5 to 4 times the collection's median annotated
+object in area: unmarked cell bodies). An annotator who marked exactly the objects whose peak
+is at or above a cut ``c`` would count ``annotated(c) + unmarked(c)`` objects on an image. For
+every integer cut 0-255 the audit asks whether each image with more than 5 annotated cells
+would then be counted within 30% of its annotation (issue 10's count rule for a model), and
+prints the cuts at which every image is: the band that a model's effective brightness line has
+to fall in. It also says how far the images' own annotations overlap: unmarked cell bodies
+brighter than the collection's dimmest annotated object. Peaks are grey levels (0-255) of the
+image as stored; nothing is trained, and the real samples are only read.
+
+    python -m bench.bench_label_cut                 # ../shared/fnc-samples, every collection
+    python -m bench.bench_label_cut --samples DIR --collections yellow
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import counts_within
+from fncssl.argtypes import OneLineErrorParser
+from fncssl.data.atomic import write_text
+from fncssl.data.synth_check import CELL_SIZED, find_labelled, object_peaks, read_pair
+from fncssl.errors import FNCError
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fnc-samples"
+DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "label_cut.json"  # gitignored
+CUTS = np.arange(256)
+TABLE_STEP = 10  # grey levels between the rows of the printed cut table
+
+
+@dataclass(frozen=True)
+class ImagePeaks:
+    """Peaks (grey levels, float) of one image's annotated objects and unmarked cell bodies."""
+
+    name: str
+    annotated: np.ndarray
+    unmarked: np.ndarray
+
+    def count_at(self, cut: float) -> int:
+        """Objects an annotator marking every peak >= ``cut`` would count."""
+        return int((self.annotated >= cut).sum() + (self.unmarked >= cut).sum())
+
+
+def collection_peaks(items: list[tuple[str, np.ndarray, np.ndarray]]) -> list[ImagePeaks]:
+    """``items``: (name, RGB uint8 image, bool mask) of one collection. Cell-sized means
+    within ``CELL_SIZED`` times the median annotated object area pooled over ``items``."""
+    raw = [(name, object_peaks(image.max(axis=2), mask)) for name, image, mask in items]
+    areas = np.concatenate([r["area_in"] for _, r in raw])
+    median_area = float(np.median(areas)) if areas.size else float("nan")
+    lo, hi = (f * median_area for f in CELL_SIZED)
+    out = []
+    for name, r in raw:
+        sized = (r["area_blob"] >= lo) & (r["area_blob"] <= hi)
+        out.append(ImagePeaks(name, np.sort(r["peak_in"]), np.sort(r["peak_blob"][sized])))
+    return out
+
+
+def passing_cuts(images: list[ImagePeaks], cuts: np.ndarray = CUTS) -> list[int]:
+    """The cuts at which every image with more than 5 annotated objects is counted within 30%."""
+    return [
+        int(c) for c in cuts if counts_within((im.count_at(c), im.annotated.size) for im in images)
+    ]
+
+
+def runs(values: list[int]) -> list[tuple[int, int]]:
+    """Consecutive integers grouped as (first, last): [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    out: list[tuple[int, int]] = []
+    for v in values:
+        if out and v == out[-1][1] + 1:
+            out[-1] = (out[-1][0], v)
+        else:
+            out.append((v, v))
+    return out
+
+
+def overlap(images: list[ImagePeaks]) -> dict:
+    """How far the annotations disagree with one line: the dimmest annotated peak of the
+    collection, and the unmarked cell bodies at or above it (per image)."""
+    annotated = np.concatenate([im.annotated for im in images])
+    if not annotated.size:
+        return {"dimmest_annotated": None, "unmarked_at_or_above": {}}
+    dimmest = float(annotated.min())
+    return {
+        "dimmest_annotated": dimmest,
+        "unmarked_at_or_above": {im.name: int((im.unmarked >= dimmest).sum()) for im in images},
+    }
+
+
+def audit(samples: Path, collections: list[str]) -> dict:
+    """{collection: {"images": [...], "passing_cuts": [[first, last], ...], "overlap": {...}}}."""
+    found = find_labelled(samples)
+    result = {}
+    for c in collections:
+        items = []
+        for x in (x for x in found if x.collection == c):
+            image, mask = read_pair(x)
+            items.append((x.image.name, image, mask))
+        images = collection_peaks(items)
+        result[c] = {
+            "images": [
+                {
+                    "name": im.name,
+                    "annotated_peaks": [round(float(v), 1) for v in im.annotated],
+                    "unmarked_peaks": [round(float(v), 1) for v in im.unmarked],
+                }
+                for im in images
+            ],
+            "passing_cuts": [list(r) for r in runs(passing_cuts(images))],
+            "overlap": overlap(images),
+        }
+    return result
+
+
+def _peaks(values: list[float]) -> str:
+    return " ".join(f"{v:.0f}" for v in values) or "none"
+
+
+def markdown(result: dict) -> str:
+    """Per collection: the peaks of each image, the cut table and the passing band."""
+    parts = []
+    for c, r in result.items():
+        images = [
+            ImagePeaks(i["name"], np.array(i["annotated_peaks"]), np.array(i["unmarked_peaks"]))
+            for i in r["images"]
+        ]
+        lines = [f"**{c}**", "", "| image | annotated | peaks | unmarked cell bodies | peaks |",
+                 "|---|---|---|---|---|"]  # fmt: skip
+        for im in images:
+            lines.append(
+                f"| {im.name} | {im.annotated.size} | {_peaks(list(im.annotated))} "
+                f"| {im.unmarked.size} | {_peaks(list(im.unmarked))} |"
+            )
+        o = r["overlap"]
+        if o["dimmest_annotated"] is not None:
+            above = ", ".join(f"{n} {k}" for n, k in o["unmarked_at_or_above"].items())
+            lines += ["", f"Dimmest annotated object: {o['dimmest_annotated']:.0f}; unmarked "
+                      f"cell bodies at or above it: {above}."]  # fmt: skip
+        names = " | ".join(f"{im.name} (true {im.annotated.size})" for im in images)
+        lines += ["", f"| cut | {names} | every image within 30% |",
+                  "|---|" + "---|" * len(images) + "---|"]  # fmt: skip
+        for cut in range(0, 256, TABLE_STEP):
+            counts = " | ".join(str(im.count_at(cut)) for im in images)
+            ok = counts_within((im.count_at(cut), im.annotated.size) for im in images)
+            lines.append(f"| {cut} | {counts} | {'yes' if ok else 'no'} |")
+        band = ", ".join(f"{a}-{b}" for a, b in r["passing_cuts"]) or "none"
+        lines += ["", f"Cuts at which every image is counted within 30%: {band}."]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--samples",
+        default=str(SAMPLES),
+        help="real samples folder or FNC archive (default ../shared/fnc-samples)",
+    )
+    p.add_argument(
+        "--collections", default=None, help="comma-separated (default: every one with labels)"
+    )
+    p.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help="results JSON (default bench/out/label_cut.json, not tracked by git)",
+    )
+    args = p.parse_args(argv)
+    samples = Path(args.samples)
+    if not samples.is_dir():
+        p.error(f"real samples not found at {samples}")
+    if Path(args.out).is_dir():
+        p.error(f"--out {args.out} is a folder; give a file name")
+    try:
+        have = sorted({x.collection for x in find_labelled(samples)})
+        wanted = args.collections.split(",") if args.collections else have
+        for c in wanted:
+            if c not in have:
+                p.error(f"no labelled {c!r} images under {samples} (it has: {', '.join(have)})")
+        result = audit(samples, wanted)
+    except FNCError as err:
+        p.exit(1, f"{p.prog}: {err}\n")
+    write_text(
+        args.out, json.dumps({"samples": str(samples.resolve()), "collections": result}, indent=1)
+    )
+    print(markdown(result))
+    print(f"\nwritten: {Path(args.out).resolve()}")
+
+
+if __name__ == "__main__":
+    main()
