@@ -26,17 +26,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from bench.common import counts_within
 from fncssl.argtypes import OneLineErrorParser
 from fncssl.data.atomic import write_text
-from fncssl.data.synth_check import CELL_SIZED, find_labelled, object_peaks, read_pair
+from fncssl.data.synth_check import (
+    CELL_SIZED,
+    find_labelled,
+    object_peaks,
+    read_pair,
+    smoothed,
+    unannotated_blobs,
+)
 from fncssl.errors import FNCError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fnc-samples"
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "label_cut.json"  # gitignored
 CUTS = np.arange(256)
 TABLE_STEP = 10  # grey levels between the rows of the printed cut table
+ON_BODY = 0.5  # a predicted object lies on a body when this share of its area is inside it
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,39 @@ def collection_peaks(items: list[tuple[str, np.ndarray, np.ndarray]]) -> list[Im
         sized = (r["area_blob"] >= lo) & (r["area_blob"] <= hi)
         out.append(ImagePeaks(name, np.sort(r["peak_in"]), np.sort(r["peak_blob"][sized])))
     return out
+
+
+def median_object_area(masks: list[np.ndarray]) -> float:
+    """Median area (px) of the connected components of boolean ``masks``; NaN without any."""
+    areas = [np.bincount(ndi.label(m)[0].ravel())[1:] for m in masks]
+    pooled = np.concatenate(areas) if areas else np.empty(0)
+    return float(np.median(pooled)) if pooled.size else float("nan")
+
+
+def bodies_found(
+    image: np.ndarray, mask: np.ndarray, predicted: np.ndarray, median_area: float
+) -> list[tuple[float, bool]]:
+    """(peak, found) for each unmarked cell-sized body of one image, dimmest first: found when
+    a predicted object has at least ``ON_BODY`` of its area inside the body. ``image`` uint8
+    (H, W, 3), ``mask`` bool (H, W), ``predicted`` int (H, W) instance labels (0 background),
+    ``median_area`` the collection's median annotated object area in px."""
+    smooth = smoothed(image.max(axis=2))
+    blobs, ids, area, peak = unannotated_blobs(smooth, mask)
+    lo, hi = (f * median_area for f in CELL_SIZED)
+    sized = (area >= lo) & (area <= hi)
+    k = int(sized.sum())
+    number = np.zeros(int(blobs.max()) + 1, np.int64)  # blob label -> body 1..k, else 0
+    number[ids[sized]] = np.arange(1, k + 1)
+    body = number[blobs]
+    n_pred = int(predicted.max(initial=0))
+    # pixels of each (predicted object, body) pair; row 0 / column 0: background / no body
+    pairs = np.bincount(
+        predicted.ravel().astype(np.int64) * (k + 1) + body.ravel(),
+        minlength=(n_pred + 1) * (k + 1),
+    ).reshape(n_pred + 1, k + 1)
+    size = pairs[1:].sum(axis=1, keepdims=True)
+    hit = ((pairs[1:, 1:] >= ON_BODY * size) & (size > 0)).any(axis=0)  # labels may skip
+    return sorted((float(p), bool(h)) for p, h in zip(peak[sized], hit, strict=True))
 
 
 def passing_cuts(images: list[ImagePeaks], cuts: np.ndarray = CUTS) -> list[int]:

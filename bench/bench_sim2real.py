@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.bench_label_cut import bodies_found, median_object_area
 from bench.common import counts_within, machine
 from fncssl.argtypes import OneLineErrorParser, bounded
 from fncssl.data.atomic import write_text
@@ -155,6 +156,22 @@ def score_at(items: list[tuple[str, np.ndarray, np.ndarray]], threshold: float) 
     return score_images((n, m, probability_to_instances(p, cfg)) for n, m, p in items)
 
 
+def unmarked_found(
+    samples: Path, collection: str, items: list[tuple[str, np.ndarray, np.ndarray]]
+) -> dict[str, list[tuple[float, bool]]]:
+    """{image stem: [(peak, found), ...]}: each unmarked cell-sized body of the real images
+    (``bench_label_cut``) and whether the model's objects at the paper threshold lie on it."""
+    images = {x.image.stem: x.image for x in find_labelled(samples) if x.collection == collection}
+    median_area = median_object_area([m for _, m, _ in items])
+    cfg = PostprocessConfig(threshold=PAPER_THRESHOLD)
+    return {
+        name: bodies_found(
+            read_image(images[name]), mask, probability_to_instances(prob, cfg), median_area
+        )
+        for name, mask, prob in items
+    }
+
+
 def choose_threshold(by_threshold: dict[float, dict]) -> float:
     """The threshold with the highest detection F1; a tie goes to the one nearest 0.5, and
     two equally near (0.4 and 0.6) to the lower one."""
@@ -200,6 +217,7 @@ def run_one(args: argparse.Namespace, collection: str, seed: int, work: Path, de
     t_train = time.perf_counter() - t0 - t_synth
     real = predict(model, collection, Path(args.samples), device)
     scores = score_at(real, PAPER_THRESHOLD)
+    scores["unmarked_found"] = unmarked_found(Path(args.samples), collection, real)
     t_tune = time.perf_counter()
     if args.tune_threshold > 0:  # chosen on synthetic images only; the real ones choose nothing
         val_seed = VALIDATION_SEED_OFFSET + seed
@@ -295,6 +313,12 @@ def markdown(results: dict) -> str:
     real = results["collections"]
     held = _pick(real, "synthetic_heldout")
     text = "Real samples:\n\n" + _table(real)
+    found = _found_lines(real)
+    if found:
+        text += (
+            "\n\nUnmarked cell bodies on the real images (bench_label_cut) under a predicted"
+            " object, per image: found of all (peaks found)\n\n" + found
+        )
     if any(held.values()):
         text += "\n\nSynthetic held-out images (never trained on):\n\n" + _table(held)
     tuned = _pick(real, "tuned")
@@ -312,6 +336,22 @@ def markdown(results: dict) -> str:
         if any(tuned_held.values()):
             text += "\n\nThe same, synthetic held-out images:\n\n" + _table(tuned_held)
     return text
+
+
+def _found_lines(collections: dict[str, dict[str, dict]]) -> str:
+    """One line per (collection, seed) with ``unmarked_found``; empty when no run has it."""
+    lines = []
+    for c, by_seed in collections.items():
+        for seed, r in by_seed.items():
+            if "unmarked_found" not in r:
+                continue
+            parts = [
+                f"{name} {sum(h for _, h in bodies)} of {len(bodies)}"
+                f" ({' '.join(f'{p:.0f}' for p, h in bodies if h) or 'none'})"
+                for name, bodies in r["unmarked_found"].items()
+            ]
+            lines.append(f"- {c} seed {seed}: " + "; ".join(parts))
+    return "\n".join(lines)
 
 
 def _table(collections: dict[str, dict[str, dict]]) -> str:

@@ -6,11 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
+from bench import bench_sim2real
 from bench.bench_label_cut import (
     ImagePeaks,
+    bodies_found,
     collection_peaks,
     main,
     markdown,
+    median_object_area,
     overlap,
     passing_cuts,
     runs,
@@ -117,3 +120,42 @@ def test_cli_unpaired_image_names_the_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 1 and "a.png" in err and err.count("\n") == 1
     assert not (tmp_path / "o.json").exists()
+
+
+def _on_body(*shapes: tuple[tuple[int, int], int, int]) -> np.ndarray:
+    """int32 instance labels: filled discs ((x, y), radius, label)."""
+    labels = np.zeros((400, 400), np.int32)
+    for centre, r, label in shapes:
+        cv2.circle(labels, centre, r, label, -1)
+    return labels
+
+
+def test_median_object_area_pools_the_components_of_every_mask():
+    _, mask = _disc_image()  # two discs of radius 20
+    assert median_object_area([mask, mask]) == mask.sum() / 2
+    assert np.isnan(median_object_area([np.zeros((4, 4), bool)]))
+
+
+def test_bodies_found_needs_half_a_predicted_object_on_the_body():
+    image, mask = _disc_image()
+    area = median_object_area([mask])
+    assert bodies_found(image, mask, np.zeros((400, 400), np.int32), area) == [
+        pytest.approx((100, False), abs=0.5)
+    ]
+    inside = _on_body(((60, 60), 20, 1), ((260, 60), 10, 7))  # labels need not be 1..n
+    assert bodies_found(image, mask, inside, area)[0][1] is True
+    mostly_off = _on_body(((300, 60), 30, 1))  # a third of it on the body
+    assert bodies_found(image, mask, mostly_off, area)[0][1] is False
+    on_small = _on_body(((340, 60), 8, 1))  # on the small bright blob, not a cell body
+    assert bodies_found(image, mask, on_small, area)[0][1] is False
+
+
+def test_sim2real_reports_the_unmarked_bodies_its_model_found(tmp_path):
+    image, mask = _disc_image()
+    write_image(tmp_path / "yellow" / "images" / "a.png", image)
+    write_mask(tmp_path / "yellow" / "masks" / "a.png", mask)
+    prob = (_on_body(((60, 60), 20, 1), ((160, 60), 20, 1), ((260, 60), 18, 1)) > 0) * 0.9
+    found = bench_sim2real.unmarked_found(tmp_path, "yellow", [("a", mask, prob)])
+    assert found == {"a": [pytest.approx((100, True), abs=0.5)]}
+    results = {"collections": {"yellow": {"0": {"unmarked_found": found}}}}
+    assert bench_sim2real._found_lines(results["collections"]) == "- yellow seed 0: a 1 of 1 (100)"

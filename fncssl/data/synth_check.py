@@ -177,21 +177,12 @@ def object_peaks(grey: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | f
     ``area_in`` (one value per annotated object, area in px), ``peak_blob`` and ``area_blob``
     (one per unannotated blob), and the scalar ``n_objects``.
     """
-    smooth = cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 2.0)
+    smooth = smoothed(grey)
     objects, n_obj = ndi.label(mask)
     ids = np.arange(1, n_obj + 1)
     peak_in = ndi.maximum(smooth, objects, ids) if n_obj else np.empty(0)
     area_in = ndi.sum_labels(np.ones_like(smooth), objects, ids) if n_obj else np.empty(0)
-    level = float(np.median(smooth[~mask])) if (~mask).any() else 0.0
-    blobs, n = ndi.label(smooth > level + BLOB_DELTA)
-    peak_blob = area_blob = np.empty(0)
-    if n:
-        idx = np.arange(1, n + 1)
-        area = ndi.sum_labels(np.ones_like(smooth), blobs, idx)
-        inside = ndi.mean(mask.astype(np.float32), blobs, idx)
-        keep = (area >= BLOB_MIN_AREA) & (inside <= 0.3)
-        peak_blob = ndi.maximum(smooth, blobs, idx)[keep]
-        area_blob = area[keep]
+    _, _, area_blob, peak_blob = unannotated_blobs(smooth, mask)
     return {
         "peak_in": np.asarray(peak_in, np.float64),
         "area_in": np.asarray(area_in, np.float64),
@@ -199,6 +190,29 @@ def object_peaks(grey: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray | f
         "area_blob": np.asarray(area_blob, np.float64),
         "n_objects": float(n_obj),
     }
+
+
+def smoothed(grey: np.ndarray) -> np.ndarray:
+    """float32 ``grey`` smoothed with a sigma of 2 px: the image the object statistics read."""
+    return cv2.GaussianBlur(grey.astype(np.float32), (0, 0), 2.0)
+
+
+def unannotated_blobs(
+    smooth: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The unannotated blobs of a :func:`smoothed` image (module doc): an int label image of
+    every connected region over the background median + ``BLOB_DELTA``, and for the blobs kept
+    (at least ``BLOB_MIN_AREA`` px, at most 30% on the mask) their labels, areas (px) and
+    peaks (float arrays, label order)."""
+    level = float(np.median(smooth[~mask])) if (~mask).any() else 0.0
+    blobs, n = ndi.label(smooth > level + BLOB_DELTA)
+    if not n:
+        return blobs, np.empty(0, np.int64), np.empty(0), np.empty(0)
+    idx = np.arange(1, n + 1)
+    area = ndi.sum_labels(np.ones_like(smooth), blobs, idx)
+    inside = ndi.mean(mask.astype(np.float32), blobs, idx)
+    keep = (area >= BLOB_MIN_AREA) & (inside <= 0.3)
+    return blobs, idx[keep], area[keep], ndi.maximum(smooth, blobs, idx)[keep]
 
 
 def _pct(x: np.ndarray, q: float) -> float:
