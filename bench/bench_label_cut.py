@@ -28,13 +28,12 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from bench.common import counts_within
+from bench.common import MIN_CELLS, counts_within
 from fncssl.argtypes import OneLineErrorParser
 from fncssl.data.atomic import write_text
 from fncssl.data.synth_check import (
-    CELL_SIZED,
+    cell_sized,
     find_labelled,
-    object_peaks,
     read_pair,
     smoothed,
     unannotated_blobs,
@@ -61,20 +60,6 @@ class ImagePeaks:
         return int((self.annotated >= cut).sum() + (self.unmarked >= cut).sum())
 
 
-def collection_peaks(items: list[tuple[str, np.ndarray, np.ndarray]]) -> list[ImagePeaks]:
-    """``items``: (name, RGB uint8 image, bool mask) of one collection. Cell-sized means
-    within ``CELL_SIZED`` times the median annotated object area pooled over ``items``."""
-    raw = [(name, object_peaks(image.max(axis=2), mask)) for name, image, mask in items]
-    areas = np.concatenate([r["area_in"] for _, r in raw])
-    median_area = float(np.median(areas)) if areas.size else float("nan")
-    lo, hi = (f * median_area for f in CELL_SIZED)
-    out = []
-    for name, r in raw:
-        sized = (r["area_blob"] >= lo) & (r["area_blob"] <= hi)
-        out.append(ImagePeaks(name, np.sort(r["peak_in"]), np.sort(r["peak_blob"][sized])))
-    return out
-
-
 def median_object_area(masks: list[np.ndarray]) -> float:
     """Median area (px) of the connected components of boolean ``masks``; NaN without any."""
     areas = [np.bincount(ndi.label(m)[0].ravel())[1:] for m in masks]
@@ -82,30 +67,59 @@ def median_object_area(masks: list[np.ndarray]) -> float:
     return float(np.median(pooled)) if pooled.size else float("nan")
 
 
+def annotated_peaks(smooth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Peak of each annotated object (connected component of ``mask``) on ``smooth``."""
+    objects, n = ndi.label(mask)
+    return np.asarray(ndi.maximum(smooth, objects, np.arange(1, n + 1)) if n else [], float)
+
+
+def unmarked_bodies(
+    smooth: np.ndarray, mask: np.ndarray, median_area: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The unmarked cell bodies of one :func:`smoothed` image: ``synth-check``'s unannotated
+    blobs of cell size (``CELL_SIZED`` x ``median_area``) whose brightest pixel is off the mask
+    (a glow around a small annotated cell is that cell, not another one). Returns an int64
+    (H, W) label image (0 none, bodies 1..k) and their peaks, float (k,), in label order."""
+    blobs, ids, area, peak = unannotated_blobs(smooth, mask)
+    at = ndi.maximum_position(smooth, blobs, ids) if ids.size else []
+    off_mask = np.array([not mask[yx] for yx in at], bool)
+    keep = cell_sized(area, median_area) & off_mask
+    number = np.zeros(int(blobs.max()) + 1, np.int64)  # blob label -> body 1..k, else 0
+    number[ids[keep]] = np.arange(1, int(keep.sum()) + 1)
+    return number[blobs], peak[keep]
+
+
+def collection_peaks(items: list[tuple[str, np.ndarray, np.ndarray]]) -> list[ImagePeaks]:
+    """``items``: (name, RGB uint8 image, bool mask) of one collection; cell-sized is judged
+    against the median annotated object area pooled over ``items``."""
+    median_area = median_object_area([mask for _, _, mask in items])
+    out = []
+    for name, image, mask in items:
+        smooth = smoothed(image.max(axis=2))
+        _, peaks = unmarked_bodies(smooth, mask, median_area)
+        out.append(ImagePeaks(name, np.sort(annotated_peaks(smooth, mask)), np.sort(peaks)))
+    return out
+
+
 def bodies_found(
     image: np.ndarray, mask: np.ndarray, predicted: np.ndarray, median_area: float
 ) -> list[tuple[float, bool]]:
-    """(peak, found) for each unmarked cell-sized body of one image, dimmest first: found when
-    a predicted object has at least ``ON_BODY`` of its area inside the body. ``image`` uint8
-    (H, W, 3), ``mask`` bool (H, W), ``predicted`` int (H, W) instance labels (0 background),
-    ``median_area`` the collection's median annotated object area in px."""
-    smooth = smoothed(image.max(axis=2))
-    blobs, ids, area, peak = unannotated_blobs(smooth, mask)
-    lo, hi = (f * median_area for f in CELL_SIZED)
-    sized = (area >= lo) & (area <= hi)
-    k = int(sized.sum())
-    number = np.zeros(int(blobs.max()) + 1, np.int64)  # blob label -> body 1..k, else 0
-    number[ids[sized]] = np.arange(1, k + 1)
-    body = number[blobs]
-    n_pred = int(predicted.max(initial=0))
+    """(peak, found) for each unmarked cell body of one image, dimmest first: found when a
+    predicted object has at least ``ON_BODY`` of its area inside the body. ``image`` uint8
+    (H, W, 3), ``mask`` bool (H, W), ``predicted`` int (H, W) instance labels (0 background,
+    labels need not be consecutive), ``median_area`` the collection's median object in px."""
+    if predicted.shape != mask.shape:
+        raise ValueError(f"predicted labels {predicted.shape} != mask {mask.shape}")
+    body, peak = unmarked_bodies(smoothed(image.max(axis=2)), mask, median_area)
+    k, n_pred = peak.size, int(predicted.max(initial=0))
     # pixels of each (predicted object, body) pair; row 0 / column 0: background / no body
     pairs = np.bincount(
         predicted.ravel().astype(np.int64) * (k + 1) + body.ravel(),
         minlength=(n_pred + 1) * (k + 1),
     ).reshape(n_pred + 1, k + 1)
     size = pairs[1:].sum(axis=1, keepdims=True)
-    hit = ((pairs[1:, 1:] >= ON_BODY * size) & (size > 0)).any(axis=0)  # labels may skip
-    return sorted((float(p), bool(h)) for p, h in zip(peak[sized], hit, strict=True))
+    hit = ((pairs[1:, 1:] >= ON_BODY * size) & (size > 0)).any(axis=0)  # size 0: unused label
+    return sorted((float(p), bool(h)) for p, h in zip(peak, hit, strict=True))
 
 
 def passing_cuts(images: list[ImagePeaks], cuts: np.ndarray = CUTS) -> list[int]:
@@ -129,7 +143,7 @@ def runs(values: list[int]) -> list[tuple[int, int]]:
 def overlap(images: list[ImagePeaks]) -> dict:
     """How far the annotations disagree with one line: the dimmest annotated peak of the
     collection, and the unmarked cell bodies at or above it (per image)."""
-    annotated = np.concatenate([im.annotated for im in images])
+    annotated = np.concatenate([im.annotated for im in images] or [np.empty(0)])
     if not annotated.size:
         return {"dimmest_annotated": None, "unmarked_at_or_above": {}}
     dimmest = float(annotated.min())
@@ -140,7 +154,8 @@ def overlap(images: list[ImagePeaks]) -> dict:
 
 
 def audit(samples: Path, collections: list[str]) -> dict:
-    """{collection: {"images": [...], "passing_cuts": [[first, last], ...], "overlap": {...}}}."""
+    """{collection: {"images": [...], "judged": [names], "passing_cuts": [[first, last], ...],
+    "overlap": {...}}}; peaks are full floats, so the table and the band agree."""
     found = find_labelled(samples)
     result = {}
     for c in collections:
@@ -153,11 +168,12 @@ def audit(samples: Path, collections: list[str]) -> dict:
             "images": [
                 {
                     "name": im.name,
-                    "annotated_peaks": [round(float(v), 1) for v in im.annotated],
-                    "unmarked_peaks": [round(float(v), 1) for v in im.unmarked],
+                    "annotated_peaks": [float(v) for v in im.annotated],
+                    "unmarked_peaks": [float(v) for v in im.unmarked],
                 }
                 for im in images
             ],
+            "judged": [im.name for im in images if im.annotated.size > MIN_CELLS],
             "passing_cuts": [list(r) for r in runs(passing_cuts(images))],
             "overlap": overlap(images),
         }
@@ -165,7 +181,8 @@ def audit(samples: Path, collections: list[str]) -> dict:
 
 
 def _peaks(values: list[float]) -> str:
-    return " ".join(f"{v:.0f}" for v in values) or "none"
+    """Peaks to one decimal (``bench_sim2real`` prints found bodies the same way)."""
+    return " ".join(f"{v:.1f}" for v in values) or "none"
 
 
 def markdown(result: dict) -> str:
@@ -186,7 +203,7 @@ def markdown(result: dict) -> str:
         o = r["overlap"]
         if o["dimmest_annotated"] is not None:
             above = ", ".join(f"{n} {k}" for n, k in o["unmarked_at_or_above"].items())
-            lines += ["", f"Dimmest annotated object: {o['dimmest_annotated']:.0f}; unmarked "
+            lines += ["", f"Dimmest annotated object: {o['dimmest_annotated']:.1f}; unmarked "
                       f"cell bodies at or above it: {above}."]  # fmt: skip
         names = " | ".join(f"{im.name} (true {im.annotated.size})" for im in images)
         lines += ["", f"| cut | {names} | every image within 30% |",
@@ -196,7 +213,11 @@ def markdown(result: dict) -> str:
             ok = counts_within((im.count_at(cut), im.annotated.size) for im in images)
             lines.append(f"| {cut} | {counts} | {'yes' if ok else 'no'} |")
         band = ", ".join(f"{a}-{b}" for a, b in r["passing_cuts"]) or "none"
-        lines += ["", f"Cuts at which every image is counted within 30%: {band}."]
+        if r["judged"]:
+            lines += ["", f"Judged (more than {MIN_CELLS} cells): {', '.join(r['judged'])}. "
+                      f"Cuts at which each is counted within 30%: {band}."]  # fmt: skip
+        else:
+            lines += ["", f"No image has more than {MIN_CELLS} annotated cells: nothing judged."]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
@@ -231,9 +252,13 @@ def main(argv: list[str] | None = None) -> None:
         result = audit(samples, wanted)
     except FNCError as err:
         p.exit(1, f"{p.prog}: {err}\n")
-    write_text(
-        args.out, json.dumps({"samples": str(samples.resolve()), "collections": result}, indent=1)
-    )
+    try:
+        write_text(
+            args.out,
+            json.dumps({"samples": str(samples.resolve()), "collections": result}, indent=1),
+        )
+    except OSError as err:
+        p.exit(1, f"{p.prog}: cannot write {args.out}: {err.strerror or err}\n")
     print(markdown(result))
     print(f"\nwritten: {Path(args.out).resolve()}")
 

@@ -347,7 +347,7 @@ def _found_lines(collections: dict[str, dict[str, dict]]) -> str:
                 continue
             parts = [
                 f"{name} {sum(h for _, h in bodies)} of {len(bodies)}"
-                f" ({' '.join(f'{p:.0f}' for p, h in bodies if h) or 'none'})"
+                f" ({' '.join(f'{p:.1f}' for p, h in bodies if h) or 'none'})"
                 for name, bodies in r["unmarked_found"].items()
             ]
             lines.append(f"- {c} seed {seed}: " + "; ".join(parts))

@@ -44,8 +44,11 @@ def loader_rate(loader) -> float:
     return n / (time.perf_counter() - t0)
 
 
+MIN_CELLS = 5  # issue 10's count rule judges images with more cells than this
+
+
 def counts_within(
-    counts: Iterable[tuple[int, int]], tolerance: float = 0.3, min_cells: int = 5
+    counts: Iterable[tuple[int, int]], tolerance: float = 0.3, min_cells: int = MIN_CELLS
 ) -> bool:
     """True when every (predicted, true) count pair with more than ``min_cells`` true cells
     has ``|predicted - true| <= tolerance * true``: issue 10's count rule."""

@@ -17,8 +17,10 @@ from bench.bench_label_cut import (
     overlap,
     passing_cuts,
     runs,
+    unmarked_bodies,
 )
 from fncssl.data.imageio import write_image, write_mask
+from fncssl.data.synth_check import smoothed
 
 
 def _peaks(name: str, annotated: list[float], unmarked: list[float]) -> ImagePeaks:
@@ -56,40 +58,95 @@ def test_overlap_counts_unmarked_bodies_at_or_above_the_dimmest_annotated_object
 
 
 def _disc_image() -> tuple[np.ndarray, np.ndarray]:
-    """400x400 black image: annotated discs of grey 150 and 120 (radius 20); unmarked a disc of
-    100 (radius 20, cell-sized), a small one of 200 (radius 8, under half a cell) and a wide one
-    of 90 (radius 60, over 4 cells)."""
+    """400x400 black image. Annotated: discs of grey 150 and 120 (radius 20) and a small one of
+    140 (radius 8) in the middle of a glow of 60 (radius 30). Unmarked: cell bodies of 130 and
+    100 (radius 20; the brighter one first in raster order), a small disc of 200 (radius 8,
+    under half a cell) and a wide one of 90 (radius 60, over 4 cells)."""
     grey = np.zeros((400, 400), np.uint8)
     mask = np.zeros((400, 400), np.uint8)
-    for (x, y), value, r in (((60, 60), 150, 20), ((160, 60), 120, 20)):
+    cv2.circle(grey, (100, 330), 30, 60, -1)  # the glow around the small annotated cell
+    for (x, y), value, r in (((60, 60), 150, 20), ((160, 60), 120, 20), ((100, 330), 140, 8)):
         cv2.circle(grey, (x, y), r, value, -1)
         cv2.circle(mask, (x, y), r, 1, -1)
-    for (x, y), value, r in (((260, 60), 100, 20), ((340, 60), 200, 8), ((200, 280), 90, 60)):
+    for (x, y), value, r in (
+        ((260, 60), 130, 20),
+        ((260, 160), 100, 20),
+        ((340, 60), 200, 8),
+        ((230, 300), 90, 60),
+    ):
         cv2.circle(grey, (x, y), r, value, -1)
-    image = np.zeros((400, 400, 3), np.uint8)
+    return _yellow(grey), mask.astype(bool)
+
+
+def _yellow(grey: np.ndarray) -> np.ndarray:
+    image = np.zeros((*grey.shape, 3), np.uint8)
     image[..., 0] = image[..., 1] = grey  # yellow: red and green channels
-    return image, mask.astype(bool)
+    return image
 
 
-def test_collection_peaks_keeps_only_cell_sized_unmarked_blobs():
+def test_collection_peaks_keeps_only_cell_bodies_off_the_mask():
     image, mask = _disc_image()
     (peaks,) = collection_peaks([("a.png", image, mask)])
-    assert peaks.annotated == pytest.approx([120, 150], abs=0.5)  # flat discs keep their level
-    assert peaks.unmarked == pytest.approx([100], abs=0.5)  # the small and the wide one dropped
+    assert peaks.annotated == pytest.approx([120, 140, 150], abs=0.5)  # flat discs keep level
+    # the small and the wide blobs are not cell-sized; the glow's peak is the annotated cell's
+    assert peaks.unmarked == pytest.approx([100, 130], abs=0.5)
 
 
-def test_cli_writes_json_and_prints_the_band(tmp_path, capsys):
+def test_collection_peaks_judges_cell_size_against_the_pooled_median_object():
+    grey = np.zeros((400, 400), np.uint8)
+    mask = np.zeros((400, 400), np.uint8)
+    cv2.circle(grey, (100, 100), 40, 200, -1)
+    cv2.circle(mask, (100, 100), 40, 1, -1)  # one object of about 5000 px
+    cv2.circle(grey, (300, 300), 20, 110, -1)  # a body of about 1300 px
+    big = ("b.png", _yellow(grey), mask.astype(bool))
+    (alone,) = collection_peaks([big])
+    assert alone.unmarked.size == 0  # under half of 5000 px
+    image, small_mask = _disc_image()  # objects of about 1250, 1250 and 200 px
+    _, pooled = collection_peaks([("a.png", image, small_mask), big])
+    assert pooled.unmarked == pytest.approx([110], abs=0.5)  # pooled median about 1250 px
+
+
+def test_markdown_table_agrees_with_the_passing_cuts():
+    im = _peaks("a", [200.0] * 10, [100, 150, 180, 190])
+    result = {
+        "yellow": {
+            "images": [
+                {
+                    "name": "a",
+                    "annotated_peaks": list(im.annotated),
+                    "unmarked_peaks": list(im.unmarked),
+                }
+            ],
+            "judged": ["a"],
+            "passing_cuts": [list(r) for r in runs(passing_cuts([im]))],
+            "overlap": overlap([im]),
+        }
+    }
+    text = markdown(result)
+    rows = [
+        line.split(" | ")
+        for line in text.splitlines()
+        if line[:3] in {f"| {d}" for d in "0123456789"}
+    ]
+    assert len(rows) == 26
+    for row in rows:
+        cut = int(row[0].strip("| "))
+        assert (row[-1] == "yes |") == (101 <= cut <= 200)
+    assert "Cuts at which each is counted within 30%: 101-200." in text
+
+
+def test_cli_writes_json_and_says_when_no_image_is_judged(tmp_path, capsys):
     image, mask = _disc_image()
     write_image(tmp_path / "s" / "yellow" / "images" / "a.png", image)
     write_mask(tmp_path / "s" / "yellow" / "masks" / "a.png", mask)
     out = tmp_path / "audit.json"
     main(["--samples", str(tmp_path / "s"), "--out", str(out)])
     result = json.loads(out.read_text())["collections"]["yellow"]
-    assert result["images"][0]["unmarked_peaks"] == pytest.approx([100], abs=0.5)
-    assert result["passing_cuts"] == [[0, 255]]  # 2 cells: no image is judged
+    assert result["images"][0]["unmarked_peaks"] == pytest.approx([100, 130], abs=0.5)
+    assert result["judged"] == [] and result["passing_cuts"] == [[0, 255]]
     text = capsys.readouterr().out
-    assert "Cuts at which every image is counted within 30%: 0-255." in text
-    assert markdown(json.loads(out.read_text())["collections"]) in text
+    assert "No image has more than 5 annotated cells: nothing judged." in text
+    assert "| 100.0 130.0 |" in text
 
 
 @pytest.mark.parametrize(
@@ -131,31 +188,58 @@ def _on_body(*shapes: tuple[tuple[int, int], int, int]) -> np.ndarray:
 
 
 def test_median_object_area_pools_the_components_of_every_mask():
-    _, mask = _disc_image()  # two discs of radius 20
-    assert median_object_area([mask, mask]) == mask.sum() / 2
+    a, b = np.zeros((100, 100), bool), np.zeros((100, 100), bool)
+    a[0:10, 0:10] = a[20:30, 0:20] = True  # 100 and 200 px
+    b[0:10, 0:30] = b[50:70, 50:70] = True  # 300 and 400 px
+    assert median_object_area([a, b]) == 250.0
     assert np.isnan(median_object_area([np.zeros((4, 4), bool)]))
 
 
-def test_bodies_found_needs_half_a_predicted_object_on_the_body():
+def test_bodies_found_follows_each_body_not_the_order_of_peaks():
     image, mask = _disc_image()
     area = median_object_area([mask])
-    assert bodies_found(image, mask, np.zeros((400, 400), np.int32), area) == [
-        pytest.approx((100, False), abs=0.5)
+    nothing = np.zeros((400, 400), np.int32)
+    assert bodies_found(image, mask, nothing, area) == [
+        pytest.approx((100, False), abs=0.5),
+        pytest.approx((130, False), abs=0.5),
     ]
-    inside = _on_body(((60, 60), 20, 1), ((260, 60), 10, 7))  # labels need not be 1..n
-    assert bodies_found(image, mask, inside, area)[0][1] is True
-    mostly_off = _on_body(((300, 60), 30, 1))  # a third of it on the body
-    assert bodies_found(image, mask, mostly_off, area)[0][1] is False
+    on_bright = _on_body(((60, 60), 20, 1), ((260, 60), 10, 7))  # labels need not be 1..n
+    found = bodies_found(image, mask, on_bright, area)
+    assert [f for _, f in found] == [False, True]  # the 130 body (labelled first) only
+    mostly_off = _on_body(((300, 160), 30, 1))  # a third of it on the 100 body
+    assert not any(f for _, f in bodies_found(image, mask, mostly_off, area))
     on_small = _on_body(((340, 60), 8, 1))  # on the small bright blob, not a cell body
-    assert bodies_found(image, mask, on_small, area)[0][1] is False
+    assert not any(f for _, f in bodies_found(image, mask, on_small, area))
+    with pytest.raises(ValueError, match="predicted labels"):
+        bodies_found(image, mask, nothing[:10], area)
+
+
+def test_bodies_found_at_exactly_half_an_object_inside():
+    image, mask = _disc_image()
+    area = median_object_area([mask])
+    body, peaks = unmarked_bodies(smoothed(image.max(axis=2)), mask, area)
+    first = np.argmax(peaks == peaks.max()) + 1  # the 130 body
+    ys, xs = np.nonzero(body == first)
+    top = ys.min()
+    cols = xs[ys == top]  # the body's top row; the row above it lies outside
+    half = np.zeros((400, 400), np.int32)
+    half[top, cols] = half[top - 1, cols] = 1
+    assert [f for _, f in bodies_found(image, mask, half, area)] == [False, True]
+    half[top, cols[0]] = 0  # one pixel less inside: under half
+    assert [f for _, f in bodies_found(image, mask, half, area)] == [False, False]
 
 
 def test_sim2real_reports_the_unmarked_bodies_its_model_found(tmp_path):
     image, mask = _disc_image()
     write_image(tmp_path / "yellow" / "images" / "a.png", image)
     write_mask(tmp_path / "yellow" / "masks" / "a.png", mask)
-    prob = (_on_body(((60, 60), 20, 1), ((160, 60), 20, 1), ((260, 60), 18, 1)) > 0) * 0.9
+    cells = (((60, 60), 20, 1), ((160, 60), 20, 1), ((100, 330), 8, 1))
+    prob = (_on_body(*cells, ((260, 60), 18, 1)) > 0) * 0.9
     found = bench_sim2real.unmarked_found(tmp_path, "yellow", [("a", mask, prob)])
-    assert found == {"a": [pytest.approx((100, True), abs=0.5)]}
+    assert found == {
+        "a": [pytest.approx((100, False), abs=0.5), pytest.approx((130, True), abs=0.5)]
+    }
     results = {"collections": {"yellow": {"0": {"unmarked_found": found}}}}
-    assert bench_sim2real._found_lines(results["collections"]) == "- yellow seed 0: a 1 of 1 (100)"
+    assert (
+        bench_sim2real._found_lines(results["collections"]) == "- yellow seed 0: a 1 of 2 (130.0)"
+    )

@@ -215,6 +215,11 @@ def unannotated_blobs(
     return blobs, idx[keep], area[keep], ndi.maximum(smooth, blobs, idx)[keep]
 
 
+def cell_sized(area: np.ndarray, median_area: float) -> np.ndarray:
+    """Which blob ``area`` values (px) lie within ``CELL_SIZED`` times ``median_area``."""
+    return (area >= CELL_SIZED[0] * median_area) & (area <= CELL_SIZED[1] * median_area)
+
+
 def _pct(x: np.ndarray, q: float) -> float:
     return float(np.percentile(x, q)) if x.size else float("nan")
 
@@ -250,8 +255,7 @@ def pooled_stats(per: list[dict]) -> dict[str, float]:
     area_in, area_blob = cat("area_in"), cat("area_blob")
     area_obj = _pct(area_in, 50)  # NaN without objects; then n_obj is 0 and both are NaN
     small = area_blob < CELL_SIZED[0] * area_obj
-    cell_sized = ~small & (area_blob <= CELL_SIZED[1] * area_obj)
-    for key, chosen in (("cell_sized", cell_sized), ("small", small)):
+    for key, chosen in (("cell_sized", cell_sized(area_blob, area_obj)), ("small", small)):
         s[f"{key}_blobs_per_object"] = float(chosen.sum()) / n_obj if n_obj else float("nan")
     for i, ch in enumerate("RGB"):
         s[f"cell_mean_{ch}"] = float(ri[:, i].mean()) if ri.size else float("nan")
