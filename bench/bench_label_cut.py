@@ -258,7 +258,8 @@ def main(argv: list[str] | None = None) -> None:
             json.dumps({"samples": str(samples.resolve()), "collections": result}, indent=1),
         )
     except OSError as err:
-        p.exit(1, f"{p.prog}: cannot write {args.out}: {err.strerror or err}\n")
+        where = f": {err.filename}" if err.filename else ""
+        p.exit(1, f"{p.prog}: cannot write {args.out} ({err.strerror or err}{where})\n")
     print(markdown(result))
     print(f"\nwritten: {Path(args.out).resolve()}")
 

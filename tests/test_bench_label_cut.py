@@ -243,3 +243,15 @@ def test_sim2real_reports_the_unmarked_bodies_its_model_found(tmp_path):
     assert (
         bench_sim2real._found_lines(results["collections"]) == "- yellow seed 0: a 1 of 2 (130.0)"
     )
+
+
+def test_cli_out_under_a_file_is_one_line_exit_1(tmp_path, capsys):
+    image, mask = _disc_image()
+    write_image(tmp_path / "yellow" / "images" / "a.png", image)
+    write_mask(tmp_path / "yellow" / "masks" / "a.png", mask)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(SystemExit) as stop:
+        main(["--samples", str(tmp_path), "--out", str(tmp_path / "afile" / "o.json")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 1 and "cannot write" in err and str(tmp_path / "afile") in err
+    assert err.count("\n") == 1 and (tmp_path / "afile").read_text() == "x"
