@@ -2,19 +2,21 @@
 real samples within 30% of their annotations?
 
 For each real labelled image, the peak brightness of every annotated object and of every
-unannotated cell-sized blob, measured as ``fncssl synth-check`` measures them (brightest
-channel smoothed with a sigma of 2 px; blobs brighter than the image's background median plus
-12 grey levels, mostly outside the masks, 0.5 to 4 times the collection's median annotated
-object in area: unmarked cell bodies). An annotator who marked exactly the objects whose peak
-is at or above a cut ``c`` would count ``annotated(c) + unmarked(c)`` objects on an image. For
-every integer cut 0-255 the audit asks whether each image with more than 5 annotated cells
-would then be counted within 30% of its annotation (issue 10's count rule for a model), and
-prints the cuts at which every image is: the band that a model's effective brightness line has
-to fall in. It also says how far the images' own annotations overlap: unmarked cell bodies
-brighter than the collection's dimmest annotated object. Peaks are grey levels (0-255) of the
-image as stored; nothing is trained, and the real samples are only read.
+unmarked cell body: an unannotated blob as ``fncssl synth-check`` finds them (brightest channel
+smoothed with a sigma of 2 px; brighter than the image's background median plus 12 grey
+levels, mostly outside the masks), 0.5 to 4 times the collection's median annotated object in
+area, with its brightest pixel off the masks. An annotator who marked exactly the objects whose
+peak is at or above a cut ``c`` would count ``annotated(c) + unmarked(c)`` objects on an image.
+For every integer cut 0-255 the audit asks whether each image with more than 5 annotated cells
+would then be counted within 30% of its annotation (the count rule ``bench_sim2real`` applies
+to a model; images with 5 cells or fewer are not judged), and prints the cuts at which every
+judged image is: the band that a model's effective brightness line has to fall in. It also
+says how far the images' own annotations overlap: unmarked cell bodies at or above the
+collection's dimmest annotated object. Peaks are grey levels (0-255) of the image as stored;
+nothing is trained, and the real samples are only read. Run from the repository root:
 
-    python -m bench.bench_label_cut                 # ../shared/fnc-samples, every collection
+    python -m bench.bench_label_cut                 # every collection of the samples in
+                                                    # ../shared/fnc-samples beside the repository
     python -m bench.bench_label_cut --samples DIR --collections yellow
 """
 
@@ -28,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from bench.common import MIN_CELLS, counts_within
+from bench.common import MIN_CELLS, counts_within, out_file_problem
 from fncssl.argtypes import OneLineErrorParser
 from fncssl.data.atomic import write_text
 from fncssl.data.synth_check import (
@@ -153,7 +155,7 @@ def overlap(images: list[ImagePeaks]) -> dict:
     }
 
 
-def audit(samples: Path, collections: list[str]) -> dict:
+def audit(samples: Path, collections: list[str], binarise: bool = False) -> dict:
     """{collection: {"images": [...], "judged": [names], "passing_cuts": [[first, last], ...],
     "overlap": {...}}}; peaks are full floats, so the table and the band agree."""
     found = find_labelled(samples)
@@ -161,7 +163,7 @@ def audit(samples: Path, collections: list[str]) -> dict:
     for c in collections:
         items = []
         for x in (x for x in found if x.collection == c):
-            image, mask = read_pair(x)
+            image, mask = read_pair(x, binarise)
             items.append((x.image.name, image, mask))
         images = collection_peaks(items)
         result[c] = {
@@ -206,7 +208,7 @@ def markdown(result: dict) -> str:
             lines += ["", f"Dimmest annotated object: {o['dimmest_annotated']:.1f}; unmarked "
                       f"cell bodies at or above it: {above}."]  # fmt: skip
         names = " | ".join(f"{im.name} (true {im.annotated.size})" for im in images)
-        lines += ["", f"| cut | {names} | every image within 30% |",
+        lines += ["", f"| cut | {names} | every judged image within 30% |",
                   "|---|" + "---|" * len(images) + "---|"]  # fmt: skip
         for cut in range(0, 256, TABLE_STEP):
             counts = " | ".join(str(im.count_at(cut)) for im in images)
@@ -237,19 +239,24 @@ def main(argv: list[str] | None = None) -> None:
         default=str(DEFAULT_OUT),
         help="results JSON (default bench/out/label_cut.json, not tracked by git)",
     )
+    p.add_argument(
+        "--binarise",
+        action="store_true",
+        help="threshold non-binary masks at > 127 instead of refusing them",
+    )
     args = p.parse_args(argv)
     samples = Path(args.samples)
     if not samples.is_dir():
         p.error(f"real samples not found at {samples}")
-    if Path(args.out).is_dir():
-        p.error(f"--out {args.out} is a folder; give a file name")
+    if problem := out_file_problem(args.out):
+        p.error(problem)
     try:
         have = sorted({x.collection for x in find_labelled(samples)})
         wanted = args.collections.split(",") if args.collections else have
         for c in wanted:
             if c not in have:
                 p.error(f"no labelled {c!r} images under {samples} (it has: {', '.join(have)})")
-        result = audit(samples, wanted)
+        result = audit(samples, wanted, args.binarise)
     except FNCError as err:
         p.exit(1, f"{p.prog}: {err}\n")
     try:

@@ -37,12 +37,13 @@ import numpy as np
 import torch
 
 from bench.bench_label_cut import bodies_found, median_object_area
-from bench.common import counts_within, machine
+from bench.common import counts_within, machine, out_file_problem
 from fncssl.argtypes import OneLineErrorParser, bounded
 from fncssl.data.atomic import write_text
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.synth import write_synthetic_archive
 from fncssl.data.synth_check import find_labelled
+from fncssl.errors import FNCError
 from fncssl.evaluation.postprocess import PostprocessConfig, probability_to_instances
 from fncssl.evaluation.scoring import score_images
 from fncssl.finetune.losses import bce_loss, dice_loss
@@ -468,14 +469,17 @@ def main() -> None:
         args.heldout = 60 if args.gpu else 4
     if not Path(args.samples).is_dir():
         p.error(f"real samples not found at {args.samples}")
-    have = sorted({x.collection for x in find_labelled(args.samples)})
+    try:
+        have = sorted({x.collection for x in find_labelled(args.samples)})
+    except FNCError as err:
+        p.exit(1, f"{p.prog}: {err}\n")
     for c in args.collections.split(","):
         if c not in have:
             p.error(
                 f"no real labelled {c!r} images under {args.samples} (it has: {', '.join(have)})"
             )
-    if Path(args.out).is_dir():
-        p.error(f"--out {args.out} is a folder; give a file name")
+    if problem := out_file_problem(args.out):
+        p.error(problem)
     torch.set_num_threads(args.threads)
     signal.signal(signal.SIGTERM, exit_on_sigterm)
     results = run(args)

@@ -7,6 +7,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 
 def machine() -> str:
@@ -53,3 +54,15 @@ def counts_within(
     """True when every (predicted, true) count pair with more than ``min_cells`` true cells
     has ``|predicted - true| <= tolerance * true``: issue 10's count rule."""
     return all(abs(p - t) <= tolerance * t for p, t in counts if t > min_cells)
+
+
+def out_file_problem(out: str | Path) -> str | None:
+    """Why a results file cannot be written at ``out`` (a folder there, or a file where one of
+    its folders should be), or None; checked before a bench does any work."""
+    path = Path(out)
+    if path.is_dir():
+        return f"--out {out} is a folder; give a file name"
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            return f"--out {out}: {parent} is a file, not a folder"
+    return None

@@ -1,6 +1,7 @@
 """The label audit: counts under one brightness line, the passing band, cell-sized blobs."""
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -245,13 +246,24 @@ def test_sim2real_reports_the_unmarked_bodies_its_model_found(tmp_path):
     )
 
 
-def test_cli_out_under_a_file_is_one_line_exit_1(tmp_path, capsys):
-    image, mask = _disc_image()
-    write_image(tmp_path / "yellow" / "images" / "a.png", image)
-    write_mask(tmp_path / "yellow" / "masks" / "a.png", mask)
+def test_cli_out_under_a_file_is_refused_before_any_work(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(SystemExit) as stop:
         main(["--samples", str(tmp_path), "--out", str(tmp_path / "afile" / "o.json")])
     err = capsys.readouterr().err
-    assert stop.value.code == 1 and "cannot write" in err and str(tmp_path / "afile") in err
+    assert stop.value.code == 2 and f"{tmp_path / 'afile'} is a file, not a folder" in err
     assert err.count("\n") == 1 and (tmp_path / "afile").read_text() == "x"
+
+
+def test_cli_binarise_reads_a_grey_mask_that_is_refused_without_it(tmp_path, capsys):
+    image, mask = _disc_image()
+    write_image(tmp_path / "yellow" / "images" / "a.png", image)
+    (tmp_path / "yellow" / "masks").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "yellow" / "masks" / "a.png"), mask.astype(np.uint8) * 128)
+    out = str(tmp_path / "o.json")
+    with pytest.raises(SystemExit) as stop:
+        main(["--samples", str(tmp_path), "--out", out])
+    assert stop.value.code == 1 and "not binary" in capsys.readouterr().err
+    main(["--samples", str(tmp_path), "--out", out, "--binarise"])
+    result = json.loads(Path(out).read_text())["collections"]["yellow"]
+    assert result["images"][0]["annotated_peaks"] == pytest.approx([120, 140, 150], abs=0.5)

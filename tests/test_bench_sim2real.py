@@ -203,6 +203,29 @@ def test_bench_refuses_a_collection_without_real_samples_before_any_work(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("case", ["out under a file", "empty samples folder"])
+def test_bench_refuses_bad_paths_in_one_line_before_training(tmp_path, monkeypatch, capsys, case):
+    (tmp_path / "afile").write_text("x")
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    out = tmp_path / "s2r.json"
+    if case == "out under a file":
+        write_image(samples / "yellow" / "images" / "a.png", np.zeros((64, 64, 3), np.uint8))
+        write_mask(samples / "yellow" / "masks" / "a.png", np.zeros((64, 64), bool))
+        out = tmp_path / "afile" / "s2r.json"
+    monkeypatch.setattr(bench_sim2real, "run", lambda args: pytest.fail("work started"))
+    argv = ["bench_sim2real", "--samples", str(samples), "--out", str(out)]
+    monkeypatch.setattr("sys.argv", [*argv, "--collections", "yellow"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    if case == "out under a file":
+        assert stop.value.code == 2 and "is a file, not a folder" in err
+    else:
+        assert stop.value.code == 1 and "no images found" in err
+
+
 def test_a_bench_stopped_by_sigterm_removes_its_synthetic_archives(tmp_path):
     write_image(tmp_path / "yellow" / "images" / "a.png", np.zeros((64, 64, 3), np.uint8))
     write_mask(tmp_path / "yellow" / "masks" / "a.png", np.zeros((64, 64), bool))
