@@ -33,6 +33,7 @@ from scipy import ndimage as ndi
 from bench.common import MIN_CELLS, counts_within, out_file_problem
 from fncssl.argtypes import OneLineErrorParser
 from fncssl.data.atomic import write_text
+from fncssl.data.objects import label_objects
 from fncssl.data.synth_check import (
     cell_sized,
     find_labelled,
@@ -103,6 +104,28 @@ def collection_peaks(items: list[tuple[str, np.ndarray, np.ndarray]]) -> list[Im
     return out
 
 
+def mostly_on(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """For each predicted label 0..max, the ``target`` label holding at least ``ON_BODY`` of its
+    area, else 0 (always 0 for label 0 and for labels not present). Both int (H, W) label
+    images of one shape, 0 background; labels need not be consecutive."""
+    if predicted.shape != target.shape:
+        raise ValueError(f"predicted labels {predicted.shape} != image {target.shape}")
+    n, k = int(predicted.max(initial=0)), int(target.max(initial=0))
+    # pixels of each (predicted object, target) pair; row 0 / column 0: background
+    pairs = np.bincount(
+        predicted.ravel().astype(np.int64) * (k + 1) + target.ravel().astype(np.int64),
+        minlength=(n + 1) * (k + 1),
+    ).reshape(n + 1, k + 1)
+    if k == 0:
+        return np.zeros(n + 1, np.int64)
+    best = pairs[:, 1:].argmax(axis=1) + 1
+    size = pairs.sum(axis=1)
+    held = pairs[np.arange(n + 1), best]
+    out = np.where((held >= ON_BODY * size) & (size > 0), best, 0)
+    out[0] = 0
+    return out
+
+
 def bodies_found(
     image: np.ndarray, mask: np.ndarray, predicted: np.ndarray, median_area: float
 ) -> list[tuple[float, bool]]:
@@ -110,18 +133,34 @@ def bodies_found(
     predicted object has at least ``ON_BODY`` of its area inside the body. ``image`` uint8
     (H, W, 3), ``mask`` bool (H, W), ``predicted`` int (H, W) instance labels (0 background,
     labels need not be consecutive), ``median_area`` the collection's median object in px."""
-    if predicted.shape != mask.shape:
-        raise ValueError(f"predicted labels {predicted.shape} != mask {mask.shape}")
     body, peak = unmarked_bodies(smoothed(image.max(axis=2)), mask, median_area)
-    k, n_pred = peak.size, int(predicted.max(initial=0))
-    # pixels of each (predicted object, body) pair; row 0 / column 0: background / no body
-    pairs = np.bincount(
-        predicted.ravel().astype(np.int64) * (k + 1) + body.ravel(),
-        minlength=(n_pred + 1) * (k + 1),
-    ).reshape(n_pred + 1, k + 1)
-    size = pairs[1:].sum(axis=1, keepdims=True)
-    hit = ((pairs[1:, 1:] >= ON_BODY * size) & (size > 0)).any(axis=0)  # size 0: unused label
+    hit = np.isin(np.arange(1, peak.size + 1), mostly_on(predicted, body))
     return sorted((float(p), bool(h)) for p, h in zip(peak, hit, strict=True))
+
+
+def object_breakdown(
+    image: np.ndarray, mask: np.ndarray, predicted: np.ndarray, median_area: float
+) -> dict[str, int]:
+    """Where each predicted object of one image lies (at least ``ON_BODY`` of its area), with
+    the arguments of :func:`bodies_found`: ``cells``, the annotated cells (8-connected, as the
+    scoring counts them) with an object on them; ``splits``, further objects on a cell that
+    already has one; ``bodies``, objects on an unmarked cell body; ``other``, the rest; and
+    ``missed``, cells with no object on them. cells + splits + bodies + other = ``objects``."""
+    cells, n_cells = label_objects(mask)
+    body, _ = unmarked_bodies(smoothed(image.max(axis=2)), mask, median_area)
+    present = np.unique(predicted)
+    present = present[present > 0]
+    on_cell = mostly_on(predicted, cells)[present]
+    on_body = mostly_on(predicted, body)[present]
+    hit = np.unique(on_cell[on_cell > 0]).size
+    return {
+        "objects": int(present.size),
+        "cells": hit,
+        "splits": int((on_cell > 0).sum()) - hit,
+        "bodies": int(((on_cell == 0) & (on_body > 0)).sum()),
+        "other": int(((on_cell == 0) & (on_body == 0)).sum()),
+        "missed": n_cells - hit,
+    }
 
 
 def passing_cuts(images: list[ImagePeaks], cuts: np.ndarray = CUTS) -> list[int]:

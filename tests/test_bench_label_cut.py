@@ -15,6 +15,8 @@ from bench.bench_label_cut import (
     main,
     markdown,
     median_object_area,
+    mostly_on,
+    object_breakdown,
     overlap,
     passing_cuts,
     runs,
@@ -230,19 +232,58 @@ def test_bodies_found_at_exactly_half_an_object_inside():
     assert [f for _, f in bodies_found(image, mask, half, area)] == [False, False]
 
 
-def test_sim2real_reports_the_unmarked_bodies_its_model_found(tmp_path):
+def test_mostly_on_needs_half_of_each_object_on_one_target():
+    target = np.array([[1, 1, 2, 2, 0, 0]])
+    predicted = np.array([[3, 3, 3, 5, 5, 5]])  # 3: 2 of 3 px on 1; 5: 1 of 3 px on 2
+    assert mostly_on(predicted, target).tolist() == [0, 0, 0, 1, 0, 0]
+    assert mostly_on(predicted, np.zeros_like(target)).tolist() == [0] * 6
+
+
+def test_object_breakdown_sorts_every_object_into_one_place():
+    image, mask = _disc_image()
+    area = median_object_area([mask])
+    predicted = _on_body(
+        ((60, 60), 18, 1),  # on the 150 cell
+        ((260, 60), 15, 4),  # on the 130 body
+        ((330, 330), 20, 6),  # on nothing
+    )
+    predicted[40:81, 140:160] = 2  # the 120 cell cut in two
+    predicted[40:81, 160:181] = 3
+    predicted[predicted == 2] *= mask[predicted == 2]  # keep both halves inside the cell
+    predicted[predicted == 3] *= mask[predicted == 3]
+    assert object_breakdown(image, mask, predicted, area) == {
+        "objects": 5,
+        "cells": 2,
+        "splits": 1,
+        "bodies": 1,
+        "other": 1,
+        "missed": 1,  # the small cell in the glow
+    }
+
+
+def test_sim2real_reports_where_its_objects_lie(tmp_path):
     image, mask = _disc_image()
     write_image(tmp_path / "yellow" / "images" / "a.png", image)
     write_mask(tmp_path / "yellow" / "masks" / "a.png", mask)
     cells = (((60, 60), 20, 1), ((160, 60), 20, 1), ((100, 330), 8, 1))
     prob = (_on_body(*cells, ((260, 60), 18, 1)) > 0) * 0.9
-    found = bench_sim2real.unmarked_found(tmp_path, "yellow", [("a", mask, prob)])
-    assert found == {
-        "a": [pytest.approx((100, False), abs=0.5), pytest.approx((130, True), abs=0.5)]
+    audit = bench_sim2real.audit_real(tmp_path, "yellow", [("a", mask, prob)])
+    assert audit["a"]["bodies"] == [
+        pytest.approx((100, False), abs=0.5),
+        pytest.approx((130, True), abs=0.5),
+    ]
+    assert audit["a"]["objects"] == {
+        "objects": 3,  # the 8 px cell is under the protocol's 200 px minimum
+        "cells": 2,
+        "splits": 0,
+        "bodies": 1,
+        "other": 0,
+        "missed": 1,
     }
-    results = {"collections": {"yellow": {"0": {"unmarked_found": found}}}}
-    assert (
-        bench_sim2real._found_lines(results["collections"]) == "- yellow seed 0: a 1 of 2 (130.0)"
+    results = {"yellow": {"0": {"real_audit": audit}}}
+    assert bench_sim2real._found_lines(results) == (
+        "- yellow seed 0, a: 3 objects = 2 on cells + 0 more on a cell + 1 on unmarked bodies"
+        " + 0 elsewhere; cells missed 1; bodies found 1 of 2 (130.0)"
     )
 
 

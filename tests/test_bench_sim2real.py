@@ -111,7 +111,7 @@ def test_run_one_chooses_the_threshold_on_validation_images_never_on_the_real_on
     monkeypatch.setattr(bench_sim2real, "write_synthetic_archive", render)
     monkeypatch.setattr(bench_sim2real, "find_labelled", lambda root: [])
     monkeypatch.setattr(bench_sim2real, "train", lambda *a: None)
-    monkeypatch.setattr(bench_sim2real, "unmarked_found", lambda *a: {})
+    monkeypatch.setattr(bench_sim2real, "audit_real", lambda *a: {})
     monkeypatch.setattr(
         bench_sim2real,
         "predict",
