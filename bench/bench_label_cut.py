@@ -47,7 +47,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fnc-samples"
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "label_cut.json"  # gitignored
 CUTS = np.arange(256)
 TABLE_STEP = 10  # grey levels between the rows of the printed cut table
-ON_BODY = 0.5  # a predicted object lies on a body when this share of its area is inside it
+ON_BODY = 0.5  # a predicted object lies on a cell or body when this share of its area is inside it
 
 
 @dataclass(frozen=True)
