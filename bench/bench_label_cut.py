@@ -127,27 +127,24 @@ def mostly_on(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def bodies_found(
-    image: np.ndarray, mask: np.ndarray, predicted: np.ndarray, median_area: float
+    body: np.ndarray, peak: np.ndarray, predicted: np.ndarray
 ) -> list[tuple[float, bool]]:
     """(peak, found) for each unmarked cell body of one image, dimmest first: found when a
-    predicted object has at least ``ON_BODY`` of its area inside the body. ``image`` uint8
-    (H, W, 3), ``mask`` bool (H, W), ``predicted`` int (H, W) instance labels (0 background,
-    labels need not be consecutive), ``median_area`` the collection's median object in px."""
-    body, peak = unmarked_bodies(smoothed(image.max(axis=2)), mask, median_area)
+    predicted object has at least ``ON_BODY`` of its area inside the body. ``body`` and
+    ``peak`` from :func:`unmarked_bodies`; ``predicted`` int (H, W) instance labels (0
+    background, labels need not be consecutive)."""
     hit = np.isin(np.arange(1, peak.size + 1), mostly_on(predicted, body))
     return sorted((float(p), bool(h)) for p, h in zip(peak, hit, strict=True))
 
 
-def object_breakdown(
-    image: np.ndarray, mask: np.ndarray, predicted: np.ndarray, median_area: float
-) -> dict[str, int]:
-    """Where each predicted object of one image lies (at least ``ON_BODY`` of its area), with
-    the arguments of :func:`bodies_found`: ``cells``, the annotated cells (8-connected, as the
-    scoring counts them) with an object on them; ``splits``, further objects on a cell that
-    already has one; ``bodies``, objects on an unmarked cell body; ``other``, the rest; and
-    ``missed``, cells with no object on them. cells + splits + bodies + other = ``objects``."""
+def object_breakdown(mask: np.ndarray, body: np.ndarray, predicted: np.ndarray) -> dict[str, int]:
+    """Where each predicted object of one image lies (at least ``ON_BODY`` of its area):
+    ``cells``, the annotated cells of bool ``mask`` (8-connected, as the scoring counts them)
+    with an object on them; ``splits``, further objects on a cell that already has one;
+    ``bodies``, objects on an unmarked cell body of ``body`` (:func:`unmarked_bodies`);
+    ``other``, the rest; and ``missed``, cells with no object on them.
+    cells + splits + bodies + other = ``objects``."""
     cells, n_cells = label_objects(mask)
-    body, _ = unmarked_bodies(smoothed(image.max(axis=2)), mask, median_area)
     present = np.unique(predicted)
     present = present[present > 0]
     on_cell = mostly_on(predicted, cells)[present]

@@ -36,13 +36,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.bench_label_cut import bodies_found, median_object_area, object_breakdown
+from bench.bench_label_cut import (
+    bodies_found,
+    median_object_area,
+    object_breakdown,
+    unmarked_bodies,
+)
 from bench.common import counts_within, machine, out_file_problem
 from fncssl.argtypes import OneLineErrorParser, bounded
 from fncssl.data.atomic import write_text
 from fncssl.data.imageio import read_image, read_mask
 from fncssl.data.synth import write_synthetic_archive
-from fncssl.data.synth_check import find_labelled
+from fncssl.data.synth_check import find_labelled, smoothed
 from fncssl.errors import FNCError
 from fncssl.evaluation.postprocess import PostprocessConfig, probability_to_instances
 from fncssl.evaluation.scoring import score_images
@@ -168,10 +173,12 @@ def audit_real(
     cfg = PostprocessConfig(threshold=PAPER_THRESHOLD)
     out = {}
     for name, mask, prob in items:
-        image, predicted = read_image(images[name]), probability_to_instances(prob, cfg)
+        smooth = smoothed(read_image(images[name]).max(axis=2))
+        body, peak = unmarked_bodies(smooth, mask, median_area)
+        predicted = probability_to_instances(prob, cfg)
         out[name] = {
-            "bodies": bodies_found(image, mask, predicted, median_area),
-            "objects": object_breakdown(image, mask, predicted, median_area),
+            "bodies": bodies_found(body, peak, predicted),
+            "objects": object_breakdown(mask, body, predicted),
         }
     return out
 

@@ -182,6 +182,10 @@ def test_cli_unpaired_image_names_the_file(tmp_path, capsys):
     assert not (tmp_path / "o.json").exists()
 
 
+def _bodies(image: np.ndarray, mask: np.ndarray, area: float) -> tuple[np.ndarray, np.ndarray]:
+    return unmarked_bodies(smoothed(image.max(axis=2)), mask, area)
+
+
 def _on_body(*shapes: tuple[tuple[int, int], int, int]) -> np.ndarray:
     """int32 instance labels: filled discs ((x, y), radius, label)."""
     labels = np.zeros((400, 400), np.int32)
@@ -202,19 +206,19 @@ def test_bodies_found_follows_each_body_not_the_order_of_peaks():
     image, mask = _disc_image()
     area = median_object_area([mask])
     nothing = np.zeros((400, 400), np.int32)
-    assert bodies_found(image, mask, nothing, area) == [
+    assert bodies_found(*_bodies(image, mask, area), nothing) == [
         pytest.approx((100, False), abs=0.5),
         pytest.approx((130, False), abs=0.5),
     ]
     on_bright = _on_body(((60, 60), 20, 1), ((260, 60), 10, 7))  # labels need not be 1..n
-    found = bodies_found(image, mask, on_bright, area)
+    found = bodies_found(*_bodies(image, mask, area), on_bright)
     assert [f for _, f in found] == [False, True]  # the 130 body (labelled first) only
     mostly_off = _on_body(((300, 160), 30, 1))  # a third of it on the 100 body
-    assert not any(f for _, f in bodies_found(image, mask, mostly_off, area))
+    assert not any(f for _, f in bodies_found(*_bodies(image, mask, area), mostly_off))
     on_small = _on_body(((340, 60), 8, 1))  # on the small bright blob, not a cell body
-    assert not any(f for _, f in bodies_found(image, mask, on_small, area))
+    assert not any(f for _, f in bodies_found(*_bodies(image, mask, area), on_small))
     with pytest.raises(ValueError, match="predicted labels"):
-        bodies_found(image, mask, nothing[:10], area)
+        bodies_found(*_bodies(image, mask, area), nothing[:10])
 
 
 def test_bodies_found_at_exactly_half_an_object_inside():
@@ -227,9 +231,9 @@ def test_bodies_found_at_exactly_half_an_object_inside():
     cols = xs[ys == top]  # the body's top row; the row above it lies outside
     half = np.zeros((400, 400), np.int32)
     half[top, cols] = half[top - 1, cols] = 1
-    assert [f for _, f in bodies_found(image, mask, half, area)] == [False, True]
+    assert [f for _, f in bodies_found(body, peaks, half)] == [False, True]
     half[top, cols[0]] = 0  # one pixel less inside: under half
-    assert [f for _, f in bodies_found(image, mask, half, area)] == [False, False]
+    assert [f for _, f in bodies_found(body, peaks, half)] == [False, False]
 
 
 def test_mostly_on_needs_half_of_each_object_on_one_target():
@@ -251,7 +255,7 @@ def test_object_breakdown_sorts_every_object_into_one_place():
     predicted[40:81, 160:181] = 3
     predicted[predicted == 2] *= mask[predicted == 2]  # keep both halves inside the cell
     predicted[predicted == 3] *= mask[predicted == 3]
-    assert object_breakdown(image, mask, predicted, area) == {
+    assert object_breakdown(mask, _bodies(image, mask, area)[0], predicted) == {
         "objects": 5,
         "cells": 2,
         "splits": 1,
