@@ -35,6 +35,7 @@ from fncssl.argtypes import OneLineErrorParser
 from fncssl.data.atomic import write_text
 from fncssl.data.objects import label_objects
 from fncssl.data.synth_check import (
+    Labelled,
     cell_sized,
     find_labelled,
     read_pair,
@@ -191,10 +192,10 @@ def overlap(images: list[ImagePeaks]) -> dict:
     }
 
 
-def audit(samples: Path, collections: list[str], binarise: bool = False) -> dict:
+def audit(found: list[Labelled], collections: list[str], binarise: bool = False) -> dict:
     """{collection: {"images": [...], "judged": [names], "passing_cuts": [[first, last], ...],
-    "overlap": {...}}}; peaks are full floats, so the table and the band agree."""
-    found = find_labelled(samples)
+    "overlap": {...}}} for the ``found`` labelled images of ``collections``; peaks are full
+    floats, so the table and the band agree."""
     result = {}
     for c in collections:
         items = []
@@ -287,12 +288,13 @@ def main(argv: list[str] | None = None) -> None:
     if problem := out_file_problem(args.out):
         p.error(problem)
     try:
-        have = sorted({x.collection for x in find_labelled(samples)})
+        found = find_labelled(samples)
+        have = sorted({x.collection for x in found})
         wanted = args.collections.split(",") if args.collections else have
         for c in wanted:
             if c not in have:
                 p.error(f"no labelled {c!r} images under {samples} (it has: {', '.join(have)})")
-        result = audit(samples, wanted, args.binarise)
+        result = audit(found, wanted, args.binarise)
     except FNCError as err:
         p.exit(1, f"{p.prog}: {err}\n")
     try:
